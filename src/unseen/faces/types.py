@@ -1,0 +1,262 @@
+"""`Detections`: the one array-backed type that carries faces through unseen.
+
+Boxes are pixels of the image they were found in, as float ``x1, y1, x2, y2`` with
+``x2 > x1`` and ``y2 > y1`` (half-open: a box covering pixels 0..9 is ``0, 0, 10, 10``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from unseen.errors import ConfigError
+
+LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+"""Order of the five landmarks; 'left' is the subject's right side seen in the image's left."""
+
+
+def _as_float_array(value: Any, shape_tail: tuple[int, ...], name: str, n: int) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float32)
+    if n == 0 and array.size == 0:
+        return np.zeros((0, *shape_tail), dtype=np.float32)
+    expected = (n, *shape_tail)
+    if array.shape != expected:
+        raise ConfigError(f"Detections.{name}: expected shape {expected}, got {array.shape}")
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Detections:
+    """Faces found in one image: boxes, scores, optional landmarks, who found them.
+
+    Build with keyword arguments; ``landmarks``, ``source`` and ``track_id`` default to
+    "unknown" (NaN landmarks, empty source, track id -1). Index it like an array:
+    ``d[d.score >= 0.5]``, ``d[:3]``, ``d[[0, 2]]``.
+    """
+
+    xyxy: np.ndarray
+    score: np.ndarray
+    landmarks: np.ndarray = field(default=None)  # type: ignore[assignment]
+    source: np.ndarray = field(default=None)  # type: ignore[assignment]
+    track_id: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        xyxy = np.asarray(self.xyxy, dtype=np.float32)
+        if xyxy.size == 0:
+            xyxy = xyxy.reshape(0, 4)
+        if xyxy.ndim != 2 or xyxy.shape[1] != 4:
+            raise ConfigError(f"Detections.xyxy: expected shape (n, 4), got {xyxy.shape}")
+        n = len(xyxy)
+        if not np.all(np.isfinite(xyxy)):
+            raise ConfigError("Detections.xyxy: boxes must be finite numbers")
+        if np.any(xyxy[:, 2] < xyxy[:, 0]) or np.any(xyxy[:, 3] < xyxy[:, 1]):
+            raise ConfigError("Detections.xyxy: every box needs x2 >= x1 and y2 >= y1")
+        score = _as_float_array(self.score, (), "score", n)
+        landmarks = (
+            np.full((n, 5, 2), np.nan, dtype=np.float32)
+            if self.landmarks is None
+            else _as_float_array(self.landmarks, (5, 2), "landmarks", n)
+        )
+        source = np.full(n, "", dtype="<U32") if self.source is None else np.asarray(self.source, dtype="<U32")
+        if source.shape == ():
+            source = np.full(n, source.item(), dtype="<U32")
+        if source.shape != (n,):
+            raise ConfigError(f"Detections.source: expected shape ({n},), got {source.shape}")
+        track_id = np.full(n, -1, dtype=np.int64) if self.track_id is None else np.asarray(self.track_id, np.int64)
+        if track_id.shape != (n,):
+            raise ConfigError(f"Detections.track_id: expected shape ({n},), got {track_id.shape}")
+        for name, value in (("xyxy", xyxy), ("score", score), ("landmarks", landmarks),
+                            ("source", source), ("track_id", track_id)):
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(xyxy=np.zeros((0, 4), np.float32), score=np.zeros(0, np.float32))
+
+    @classmethod
+    def from_xywh(cls, xywh: Any, score: Any = None, **kwargs: Any) -> Detections:
+        boxes = np.asarray(xywh, dtype=np.float32).reshape(-1, 4)
+        xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+        if score is None:
+            score = np.ones(len(boxes), np.float32)
+        return cls(xyxy=xyxy, score=score, **kwargs)
+
+    @classmethod
+    def merge(cls, parts: Iterable[Detections]) -> Detections:
+        """Concatenate detections of the same image (no suppression; see `nms`)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        return cls(
+            xyxy=np.concatenate([p.xyxy for p in parts]),
+            score=np.concatenate([p.score for p in parts]),
+            landmarks=np.concatenate([p.landmarks for p in parts]),
+            source=np.concatenate([p.source for p in parts]),
+            track_id=np.concatenate([p.track_id for p in parts]),
+        )
+
+    # -- array protocol -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    def __getitem__(self, index: int | slice | Sequence[int] | np.ndarray) -> Detections:
+        if isinstance(index, (int, np.integer)):
+            index = [int(index)]
+        return Detections(
+            xyxy=self.xyxy[index],
+            score=self.score[index],
+            landmarks=self.landmarks[index],
+            source=self.source[index],
+            track_id=self.track_id[index],
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Detections):
+            return NotImplemented
+        return (
+            np.array_equal(self.xyxy, other.xyxy)
+            and np.array_equal(self.score, other.score)
+            and np.array_equal(self.landmarks, other.landmarks, equal_nan=True)
+            and np.array_equal(self.source, other.source)
+            and np.array_equal(self.track_id, other.track_id)
+        )
+
+    def __repr__(self) -> str:
+        return f"Detections(n={len(self)}, sources={sorted(set(self.source.tolist()))})"
+
+    # -- geometry -----------------------------------------------------------------------
+    @property
+    def width(self) -> np.ndarray:
+        return self.xyxy[:, 2] - self.xyxy[:, 0]
+
+    @property
+    def height(self) -> np.ndarray:
+        return self.xyxy[:, 3] - self.xyxy[:, 1]
+
+    @property
+    def area(self) -> np.ndarray:
+        return self.width * self.height
+
+    @property
+    def xywh(self) -> np.ndarray:
+        return np.concatenate([self.xyxy[:, :2], self.xyxy[:, 2:] - self.xyxy[:, :2]], axis=1)
+
+    @property
+    def has_landmarks(self) -> np.ndarray:
+        return ~np.isnan(self.landmarks).any(axis=(1, 2))
+
+    def _replace(self, **changes: Any) -> Detections:
+        fields = {
+            "xyxy": self.xyxy, "score": self.score, "landmarks": self.landmarks,
+            "source": self.source, "track_id": self.track_id,
+        }
+        fields.update(changes)
+        return Detections(**fields)
+
+    def above(self, threshold: float) -> Detections:
+        """Only the detections scoring at least ``threshold``."""
+        return self[self.score >= threshold]
+
+    def scaled(self, sx: float, sy: float | None = None) -> Detections:
+        """Boxes and landmarks multiplied by ``sx`` horizontally and ``sy`` vertically."""
+        sy = sx if sy is None else sy
+        factor = np.array([sx, sy], np.float32)
+        return self._replace(
+            xyxy=self.xyxy * np.tile(factor, 2), landmarks=self.landmarks * factor
+        )
+
+    def shifted(self, dx: float, dy: float) -> Detections:
+        offset = np.array([dx, dy], np.float32)
+        return self._replace(xyxy=self.xyxy + np.tile(offset, 2), landmarks=self.landmarks + offset)
+
+    def grown(self, fraction: float | tuple[float, float, float, float]) -> Detections:
+        """Each box grown by ``fraction`` of its width/height on every side.
+
+        A 4-tuple gives (left, top, right, bottom) fractions separately, e.g. more on top
+        for hair. Negative fractions shrink.
+        """
+        left, top, right, bottom = (fraction,) * 4 if np.isscalar(fraction) else fraction  # type: ignore[misc]
+        if min(left + right, top + bottom) <= -1:
+            raise ConfigError(f"grown: fractions {fraction} would turn boxes inside out; keep each pair > -1")
+        w, h = self.width, self.height
+        xyxy = np.stack([
+            self.xyxy[:, 0] - left * w,
+            self.xyxy[:, 1] - top * h,
+            self.xyxy[:, 2] + right * w,
+            self.xyxy[:, 3] + bottom * h,
+        ], axis=1)
+        return self._replace(xyxy=xyxy)
+
+    def clipped(self, width: int, height: int) -> Detections:
+        """Boxes clipped to an image of ``width`` x ``height``; boxes left empty are dropped."""
+        xyxy = self.xyxy.copy()
+        xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
+        xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
+        clipped = self._replace(xyxy=xyxy)
+        return clipped[(clipped.width > 0) & (clipped.height > 0)]
+
+    def sorted_by_score(self) -> Detections:
+        return self[np.argsort(-self.score, kind="stable")]
+
+    def nms(self, iou_threshold: float = 0.4) -> Detections:
+        """Greedy non-maximum suppression: keep the best box of every overlapping cluster."""
+        if len(self) < 2:
+            return self
+        order = np.argsort(-self.score, kind="stable")
+        overlaps = box_iou(self.xyxy[order], self.xyxy[order])
+        keep = np.ones(len(order), dtype=bool)
+        for i in range(len(order)):
+            if keep[i]:
+                keep[i + 1:] &= overlaps[i, i + 1:] < iou_threshold
+        return self[np.sort(order[keep])]
+
+    # -- serialisation ------------------------------------------------------------------
+    def to_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready dict per face (boxes rounded to 0.01 px)."""
+        records = []
+        for i in range(len(self)):
+            record: dict[str, Any] = {
+                "box": [round(float(v), 2) for v in self.xyxy[i]],
+                "score": round(float(self.score[i]), 4),
+                "source": str(self.source[i]),
+            }
+            if self.has_landmarks[i]:
+                record["landmarks"] = [[round(float(v), 2) for v in point] for point in self.landmarks[i]]
+            if self.track_id[i] >= 0:
+                record["track_id"] = int(self.track_id[i])
+            records.append(record)
+        return records
+
+    @classmethod
+    def from_records(cls, records: Sequence[dict[str, Any]]) -> Detections:
+        if not records:
+            return cls.empty()
+        try:
+            return cls(
+                xyxy=[r["box"] for r in records],
+                score=[r["score"] for r in records],
+                landmarks=[r.get("landmarks", np.full((5, 2), np.nan)) for r in records],
+                source=[r.get("source", "") for r in records],
+                track_id=[r.get("track_id", -1) for r in records],
+            )
+        except KeyError as missing:
+            raise ConfigError(f"Detections.from_records: every record needs {missing}") from None
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between every box of ``a`` (n, 4) and of ``b`` (m, 4), both xyxy: (n, m)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, 0.0)

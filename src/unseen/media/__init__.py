@@ -1,0 +1,1 @@
+"""Reading and writing files safely: originals untouched, outputs atomic, metadata gone."""
