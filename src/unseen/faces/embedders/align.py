@@ -139,8 +139,9 @@ def _shrunk_region(image: np.ndarray, matrix: np.ndarray, size: int, scale: floa
     region = image[y1:y2, x1:x2]
     new_w, new_h = max(1, round((x2 - x1) * scale)), max(1, round((y2 - y1) * scale))
     shrunk = cv2.resize(region, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    # crop = matrix @ image_point; image_point = (x1, y1) + region_point / (new / old size)
-    to_region = np.array([[(x2 - x1) / new_w, 0, x1], [0, (y2 - y1) / new_h, y1], [0, 0, 1]])
+    # Pixel centres: image_x + 0.5 = x1 + (shrunk_x + 0.5) * fx, and likewise for y.
+    fx, fy = (x2 - x1) / new_w, (y2 - y1) / new_h
+    to_region = np.array([[fx, 0, x1 + 0.5 * (fx - 1)], [0, fy, y1 + 0.5 * (fy - 1)], [0, 0, 1]])
     return shrunk, matrix @ to_region
 
 
