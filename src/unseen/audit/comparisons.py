@@ -269,6 +269,7 @@ else the name up to its last underscore (``m.0bxsfw_0001.jpg`` -> ``m.0bxsfw``).
 class TableColumns:
     """Which columns of a comparisons table mean what.
 
+    ``scores``: one column per model; ``"name:distance"`` overrides ``scale`` for one column.
     ``groups``: one entry per attribute; ``"race"`` uses one column for both sides,
     ``"race_a:race_b"`` names a column per side (the attribute is called after the first).
     A value written ``"A x B"`` in a shared column (FaVFA's convention) means side a is A
@@ -358,7 +359,12 @@ def read_comparisons(path: str | Path, *, columns: TableColumns) -> Comparisons:
                      f"on {', '.join(keys)}: {len(frame)} rows matched; the others were left out")
     if not columns.scores:
         raise ConfigError("--score: name at least one score column")
-    _require(frame, list(columns.scores), "--score", path)
+    names, scales = [], []
+    for spec in columns.scores:  # "column" or "column:distance" / "column:similarity"
+        name, _, scale = spec.rpartition(":") if spec.endswith((":distance", ":similarity")) else (spec, "", "")
+        names.append(name)
+        scales.append(ScoreScale.parse(scale) if scale else columns.scale)
+    _require(frame, names, "--score", path)
     labels_a: dict[str, list] = {}
     labels_b: dict[str, list] = {}
     for spec in columns.groups:
@@ -394,7 +400,7 @@ def read_comparisons(path: str | Path, *, columns: TableColumns) -> Comparisons:
     else:
         raise ConfigError("--mated: name the column saying whether a pair shows the same person "
                           "(or give subject ids)")
-    raw = frame[list(columns.scores)].to_numpy(dtype=np.float64)
+    raw = frame[names].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(raw)):
         bad = int((~np.isfinite(raw)).any(axis=1).sum())
         raise InputFileError(f"{path.name}: {bad} row(s) have a missing or non-numeric score")
@@ -405,6 +411,6 @@ def read_comparisons(path: str | Path, *, columns: TableColumns) -> Comparisons:
     provenance = Provenance(source=path.name, sha256=_sha256(path), label_sources=columns.label_sources,
                             notes=tuple(notes))
     return Comparisons.build(scores=raw, mated=mated, labels_a=labels_a, labels_b=labels_b,
-                             subjects_a=subjects_a, subjects_b=subjects_b, models=columns.scores,
-                             scales=[columns.scale] * len(columns.scores), ordered=columns.ordered,
+                             subjects_a=subjects_a, subjects_b=subjects_b, models=names,
+                             scales=scales, ordered=columns.ordered,
                              provenance=provenance)

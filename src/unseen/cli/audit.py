@@ -122,7 +122,7 @@ def _print_audit(audit, console: Console) -> None:
 @audit_app.command("scores")
 def scores(
     file: Path = typer.Argument(..., help="Comparisons table (CSV or Parquet), one row per comparison."),
-    score: list[str] = typer.Option(..., "--score", help="Score column; repeat for several models."),
+    score: list[str] = typer.Option(..., "--score", help="Score column; repeat for several models; NAME:distance marks a distance column."),
     score_scale: str = typer.Option("similarity", "--score-scale", help="similarity (higher = same) or distance."),
     mated: Optional[str] = typer.Option(None, "--mated", help="Column: 1 when both sides show the same person."),
     group: list[str] = typer.Option([], "--group", help="Group column shared by both sides; repeat per attribute."),
