@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unseen.audit.wider import MISSING, LabelledFaces, PackBoxes
+from unseen.audit.wider import MISSING, SET_NAMES, LabelledFaces, PackBoxes
+from unseen.audit.wider_eval import WiderAP, wider_ap
 from unseen.errors import ConfigError
 from unseen.faces.types import box_iou
 
@@ -161,3 +162,44 @@ def rates_by_skin(faces: LabelledFaces, success: np.ndarray, *, where: np.ndarra
 
 def is_labelled(values: np.ndarray) -> np.ndarray:
     return np.asarray(values).astype(str) != MISSING
+
+
+# -- one figure set for a detector over a pack ------------------------------------------
+@dataclass(frozen=True, eq=False)
+class DetectionSummary:
+    """Recall at one operating threshold, AP over the recorded boxes, false positives.
+
+    Recall counts valid faces only (see `LabelledFaces.valid`). ``ap`` is None when the
+    pack has no easy/medium/hard flags; ``by_skin`` None when it has no ``skin`` column.
+    """
+
+    threshold: float
+    faces: int
+    found: int
+    by_height: GroupRates
+    by_skin: GroupRates | None
+    false_positives_per_image: float
+    ap: WiderAP | None
+    matches: Matches
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.faces if self.faces else float("nan")
+
+
+def summarise_detection(faces: LabelledFaces, boxes: PackBoxes, *, threshold: float,
+                        iou_threshold: float = IOU_THRESHOLD) -> DetectionSummary:
+    """The benchmark's figures for ``boxes`` (recorded at any lower threshold) on ``faces``."""
+    matches = match_boxes(faces, boxes.above(threshold), iou_threshold=iou_threshold)
+    valid = faces.valid
+    has_sets = all(name in faces.sets for name in SET_NAMES)
+    return DetectionSummary(
+        threshold=threshold,
+        faces=int(valid.sum()),
+        found=int((matches.detected & valid).sum()),
+        by_height=rates_by_height(faces, matches.detected, where=valid),
+        by_skin=rates_by_skin(faces, matches.detected, where=valid) if "skin" in faces.attributes else None,
+        false_positives_per_image=float(matches.false_positives_per_image().mean()) if faces.n_images else float("nan"),
+        ap=wider_ap(faces, boxes) if has_sets else None,
+        matches=matches,
+    )
