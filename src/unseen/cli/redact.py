@@ -156,6 +156,7 @@ def _print_verification(console: Console, faces: int, verification: Verification
     console.print(f"verification {verdict}: {faces} face(s) in the original")
     console.print(f"  re-detected over a covered face (threshold {verification.threshold}): "
                   f"{len(verification.redetected)}")
+    console.print(f"  clear faces left uncovered: {len(verification.exposed)}")
     console.print(f"  possible faces elsewhere, to review: {len(verification.candidates)}")
     if verification.embedders:
         console.print(f"  recognizers ({', '.join(verification.embedders)}): {int(verification.compared.sum())} "

@@ -348,6 +348,7 @@ def _tiff_items(image: Image.Image) -> list[MetadataItem]:
     for ifd, label in ((ExifTags.IFD.Exif, "Exif"), (ExifTags.IFD.GPSInfo, "GPS")):
         entries = exif.get_ifd(ifd)
         if entries:
+            items.append(MetadataItem(MetadataKind.EXIF, f"TIFF:{label}", f"<{len(entries)} tags>", True))
             names = ExifTags.GPSTAGS if label == "GPS" else ExifTags.TAGS
             for tag, value in entries.items():
                 name = f"TIFF:{label}:{names.get(tag, tag)}"

@@ -101,6 +101,8 @@ class PhotoRedaction:
         if self.verification is not None:
             if len(self.verification.redetected):
                 reasons.append(f"{len(self.verification.redetected)} covered face(s) re-detected")
+            if len(self.verification.exposed):
+                reasons.append(f"{len(self.verification.exposed)} clear face(s) left uncovered")
             if self.verification.matched.any():
                 reasons.append(f"{int(self.verification.matched.sum())} covered face(s) still matched by a recognizer")
             if len(self.verification.candidates):

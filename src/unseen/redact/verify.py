@@ -4,8 +4,8 @@ Two checks, on the pixels a reader of the output file will see:
 
 1. Re-detection: the detector runs again on the output at a *lower* threshold than the one
    used for covering. A detection over a face that was covered means the cover failed
-   (``redetected``); one anywhere else is a face the redaction may have missed
-   (``candidates``, flagged for a person to review).
+   (``redetected``). One anywhere else is a face left bare (``exposed``) when it scores
+   like a clear face, else a possible face for a person to review (``candidates``).
 2. Re-identification: each recognizer embeds every covered face twice, from the original and
    from the output, at the same place and with the same landmarks (an attacker who knows
    where the face was); a similarity at or above the recognizer's customary threshold is a
@@ -35,15 +35,19 @@ class VerifyConfig:
     min_face_px: faces whose box is smaller than this on its shorter side are not embedded.
     overlap_iou: a detection on the output with at least this IoU with a covered face (or
         whose centre lies inside that face's box) is a re-detection of it.
+    exposed_above: a detection away from the covered faces scoring at least this is a face
+        left bare (a failure); lower ones are only flagged for review.
     """
 
     threshold: float = 0.15
     embedders: tuple[str, ...] = DEFAULT_EMBEDDERS
     min_face_px: int = 20
     overlap_iou: float = 0.3
+    exposed_above: float = 0.5
 
     def __post_init__(self) -> None:
         check_threshold(self.threshold, "VerifyConfig.threshold")
+        check_threshold(self.exposed_above, "VerifyConfig.exposed_above")
         check_threshold(self.overlap_iou, "VerifyConfig.overlap_iou")
         if self.min_face_px < 1:
             raise ConfigError(f"VerifyConfig.min_face_px: expected a positive size, got {self.min_face_px}")
@@ -55,7 +59,8 @@ class Verification:
     """What verification found in one redacted image.
 
     redetected: detections on the output over a covered face (the cover failed).
-    candidates: detections on the output away from every covered face (review them).
+    exposed: confident detections away from every covered face (a face left bare).
+    candidates: weaker detections away from every covered face (review them).
     embedders: the recognizers that ran; unavailable: those not installed.
     similarity: (faces, embedders) similarity of each face's original and covered region,
         NaN where a face was too small to compare.
@@ -64,6 +69,7 @@ class Verification:
 
     threshold: float
     redetected: Detections
+    exposed: Detections
     candidates: Detections
     embedders: tuple[str, ...]
     similarity: np.ndarray
@@ -84,8 +90,8 @@ class Verification:
 
     @property
     def passed(self) -> bool:
-        """No covered face was re-detected and none matched."""
-        return len(self.redetected) == 0 and not self.matched.any()
+        """No covered face was re-detected or matched, and no clear face was left bare."""
+        return len(self.redetected) == 0 and len(self.exposed) == 0 and not self.matched.any()
 
     def to_record(self) -> dict:
         """JSON-ready summary: boxes and scores only, never pixels or templates."""
@@ -93,6 +99,7 @@ class Verification:
             "passed": self.passed,
             "threshold": self.threshold,
             "redetected": self.redetected.to_records(),
+            "exposed": self.exposed.to_records(),
             "candidates": self.candidates.to_records(),
             "embedders": list(self.embedders),
             "unavailable": list(self.unavailable),
@@ -172,6 +179,7 @@ def verify_redaction(*, original: np.ndarray, redacted: np.ndarray, faces: Detec
                 if original.shape[:2] == redacted.shape[1::-1] else ""))
     found = detector.detect(redacted, threshold=config.threshold)
     over_faces = _over_faces(found, faces, config.overlap_iou)
+    clear = found.score >= config.exposed_above
     recognizers = recognizers if recognizers is not None else Recognizers(config.embedders)
     comparable = np.minimum(faces.width, faces.height) >= config.min_face_px if len(faces) else np.zeros(0, bool)
     similarity = np.full((len(faces), len(recognizers.names)), np.nan)
@@ -180,7 +188,8 @@ def verify_redaction(*, original: np.ndarray, redacted: np.ndarray, faces: Detec
     return Verification(
         threshold=config.threshold,
         redetected=found[over_faces],
-        candidates=found[~over_faces],
+        exposed=found[~over_faces & clear],
+        candidates=found[~over_faces & ~clear],
         embedders=tuple(recognizers.names),
         similarity=similarity,
         match_threshold=np.asarray(recognizers.thresholds, dtype=np.float64),
