@@ -1,14 +1,22 @@
-"""Reading images safely: orientation applied to the pixels, mode normalised, size limited."""
+"""Reading and writing images safely.
+
+Reading: orientation applied to the pixels, colours converted to sRGB, mode normalised,
+size limited. Writing: a new file built from pixels alone (no EXIF, XMP, IPTC, text chunks,
+thumbnails or colour profile can come along), encoded in memory, then written atomically.
+"""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from unseen.errors import InputFileError
+from unseen.errors import ConfigError, InputFileError, unknown_choice
+from unseen.media.files import write_atomic
 
 MAX_PIXELS = 200_000_000
 """Larger images are refused: a decompression bomb, or more than any camera makes."""
@@ -16,7 +24,8 @@ MAX_PIXELS = 200_000_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".bmp", ".gif")
 
 
-def _register_heif() -> None:
+def register_heif() -> None:
+    """Let Pillow open and write HEIC/HEIF files when pillow-heif is installed."""
     try:
         from pillow_heif import register_heif_opener
     except ImportError:
@@ -58,7 +67,7 @@ def load(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
-    _register_heif()
+    register_heif()
     try:
         with Image.open(path) as opened:
             if opened.width * opened.height > max_pixels:
@@ -69,6 +78,7 @@ def load(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
             frames = getattr(opened, "n_frames", 1)
             upright = ImageOps.exif_transpose(opened)
             upright.load()
+            upright = _to_srgb(upright, opened.info.get("icc_profile"))
     except InputFileError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
@@ -88,3 +98,132 @@ def _normalise(path: Path, image: Image.Image, file_format: str, frames: int) ->
 
 def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """Pixels converted from the file's colour profile to sRGB, so outputs can drop the
+    profile (a profile may name a device) and still show the right colours. A profile that
+    cannot be read leaves the pixels as they are."""
+    if not icc_profile or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image
+    alpha = image.getchannel("A") if image.mode == "RGBA" else None
+    source = image.convert("RGB") if image.mode == "RGBA" else image
+    try:
+        converted = ImageCms.profileToProfile(
+            source, ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)), ImageCms.createProfile("sRGB"),
+            outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    if converted is None:
+        return image
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
+
+
+class OutputFormat(str, Enum):
+    """File formats unseen writes. Each is written from pixels alone, without metadata."""
+
+    JPEG = "jpeg"
+    PNG = "png"
+    WEBP = "webp"
+    TIFF = "tiff"
+    HEIF = "heif"
+    BMP = "bmp"
+
+    @property
+    def suffix(self) -> str:
+        return {"jpeg": ".jpg", "heif": ".heic", "tiff": ".tif"}.get(self.value, f".{self.value}")
+
+    @property
+    def keeps_alpha(self) -> bool:
+        return self not in (OutputFormat.JPEG, OutputFormat.BMP)
+
+    @classmethod
+    def parse(cls, value: str | OutputFormat, argument: str = "format") -> OutputFormat:
+        if isinstance(value, cls):
+            return value
+        aliases = {"jpg": "jpeg", "heic": "heif", "tif": "tiff"}
+        name = str(value).lower().lstrip(".")
+        try:
+            return cls(aliases.get(name, name))
+        except ValueError:
+            raise unknown_choice(argument, value, [f.value for f in cls]) from None
+
+
+_FORMAT_OF_SOURCE = {
+    "JPEG": OutputFormat.JPEG, "MPO": OutputFormat.JPEG, "PNG": OutputFormat.PNG,
+    "WEBP": OutputFormat.WEBP, "TIFF": OutputFormat.TIFF, "HEIF": OutputFormat.HEIF,
+    "BMP": OutputFormat.BMP, "GIF": OutputFormat.PNG,
+}
+
+
+def output_format_for(source_format: str) -> OutputFormat:
+    """The format a redacted copy of a ``source_format`` file is written in: the same one,
+    except GIF (a still GIF becomes a lossless PNG) and unknown formats (PNG)."""
+    return _FORMAT_OF_SOURCE.get(source_format.upper(), OutputFormat.PNG)
+
+
+JPEG_QUALITY = 92
+
+
+def encode(rgb: np.ndarray, *, alpha: np.ndarray | None = None, file_format: OutputFormat | str,
+           quality: int = JPEG_QUALITY) -> bytes:
+    """The image as the bytes of a new ``file_format`` file holding pixels only.
+
+    The Pillow image is built from the arrays, so nothing of any source file (EXIF, XMP,
+    IPTC, comments, text chunks, thumbnails, colour profile) exists to be carried over.
+    Alpha is kept where the format can hold it.
+    """
+    file_format = OutputFormat.parse(file_format, "file_format")
+    rgb = _check_pixels(rgb, alpha)
+    if not 1 <= quality <= 100:
+        raise ConfigError(f"quality: expected 1..100, got {quality}")
+    image = Image.fromarray(rgb, "RGB")
+    if alpha is not None and file_format.keeps_alpha:
+        image.putalpha(Image.fromarray(alpha, "L"))
+    buffer = io.BytesIO()
+    if file_format is OutputFormat.JPEG:
+        image.save(buffer, "JPEG", quality=quality, subsampling="4:2:0", optimize=True)
+    elif file_format is OutputFormat.PNG:
+        image.save(buffer, "PNG", optimize=False, compress_level=6)
+    elif file_format is OutputFormat.WEBP:
+        image.save(buffer, "WEBP", quality=quality, method=4)
+    elif file_format is OutputFormat.TIFF:
+        image.save(buffer, "TIFF", compression="tiff_adobe_deflate")
+    elif file_format is OutputFormat.HEIF:
+        register_heif()
+        image.save(buffer, "HEIF", quality=quality, exif=None, xmp=None)
+    else:
+        image.save(buffer, "BMP")
+    return buffer.getvalue()
+
+
+def save(path: str | Path, rgb: np.ndarray, *, alpha: np.ndarray | None = None,
+         file_format: OutputFormat | str | None = None, quality: int = JPEG_QUALITY) -> Path:
+    """Write the pixels to ``path`` atomically as a new file without any metadata.
+
+    The format defaults to the one ``path``'s suffix names.
+    """
+    path = Path(path)
+    chosen = OutputFormat.parse(file_format if file_format is not None else path.suffix, "file_format")
+    data = encode(rgb, alpha=alpha, file_format=chosen, quality=quality)
+    return write_atomic(path, lambda temporary: temporary.write_bytes(data))
+
+
+def decode(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels (rgb, alpha or None) of an encoded image, as a reader of the file will see them."""
+    register_heif()
+    with Image.open(io.BytesIO(data)) as opened:
+        opened.load()
+        loaded = _normalise(Path("<memory>"), opened, opened.format or "", 1)
+    return loaded.rgb, loaded.alpha
+
+
+def _check_pixels(rgb: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        shape = getattr(rgb, "shape", None)
+        raise ConfigError(f"rgb: expected a uint8 array of shape (H, W, 3), got {type(rgb).__name__} {shape}")
+    if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]):
+        raise ConfigError(f"alpha: expected a uint8 array of shape {rgb.shape[:2]}, got {alpha.dtype} {alpha.shape}")
+    return np.ascontiguousarray(rgb)

@@ -1,0 +1,175 @@
+"""`unseen redact`, `unseen inspect` and `unseen verify`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from unseen.errors import ExitCode
+from unseen.media.image import OutputFormat, load
+from unseen.media.metadata import inspect_file
+from unseen.redact.batch import FileResult, FileStatus, RunSummary, redact_files
+from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
+from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor
+from unseen.redact.verify import Verification, VerifyConfig
+
+_DEFAULTS = RedactConfig()
+
+
+def _config(*, threshold: Optional[float], thorough: bool, style: str, shape: Optional[str],
+            padding: Optional[float], verify: bool, strict: bool, verify_threshold: Optional[float],
+            output_format: Optional[str], quality: int, seed: int) -> RedactConfig:
+    cover = CoverConfig(
+        style=CoverStyle.parse(style), shape=CoverShape.parse(shape) if shape else _DEFAULTS.cover.shape,
+        padding=(padding,) * 4 if padding is not None else _DEFAULTS.cover.padding)
+    verification = _DEFAULTS.verification if verify_threshold is None else replace(
+        _DEFAULTS.verification, threshold=verify_threshold)
+    return RedactConfig(
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        detector=replace(_DEFAULTS.detector, thorough=thorough),
+        cover=cover, verify=verify, verification=verification, strict=strict,
+        output_format=OutputFormat.parse(output_format, "--format") if output_format else None,
+        quality=quality, seed=seed)
+
+
+def redact(
+    inputs: list[Path] = typer.Argument(..., help="Photos, and folders searched recursively for photos."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the redacted copies and the record."),
+    style: str = typer.Option("solid", help="How faces are covered: solid (default), mosaic or blur."),
+    shape: Optional[str] = typer.Option(None, help=f"box or ellipse (default {_DEFAULTS.cover.shape.value})."),
+    padding: Optional[float] = typer.Option(
+        None, help="Grow every face box by this fraction on each side (at least 0.25; default "
+                   f"{', '.join(f'{p:g}' for p in _DEFAULTS.cover.padding)} for left, top, right, bottom)."),
+    threshold: Optional[float] = typer.Option(None, help=f"Cover faces scoring at least this (default {DEFAULT_THRESHOLD})."),
+    thorough: bool = typer.Option(False, "--thorough", help="Add MTCNN as a second opinion (slower)."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Re-detect and re-identify on every output."),
+    verify_threshold: Optional[float] = typer.Option(
+        None, help=f"Detection threshold when verifying (default {_DEFAULTS.verification.threshold})."),
+    strict: bool = typer.Option(False, "--strict", help="Do not write an output that fails verification."),
+    output_format: Optional[str] = typer.Option(None, "--format", help="Write every output as jpeg, png, webp, tiff, heif or bmp."),
+    quality: int = typer.Option(_DEFAULTS.quality, help="JPEG / WebP / HEIF quality (1-100)."),
+    seed: int = typer.Option(0, help="Seed of the noise in mosaic and blur."),
+) -> None:
+    """Cover every face in photos, strip all metadata, verify, and write copies to OUTDIR."""
+    config = _config(threshold=threshold, thorough=thorough, style=style, shape=shape, padding=padding,
+                     verify=verify, strict=strict, verify_threshold=verify_threshold,
+                     output_format=output_format, quality=quality, seed=seed)
+    console = Console()
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("redacting", total=None)
+
+        def started(total: int) -> None:
+            progress.update(task, total=total)
+
+        def finished(result: FileResult) -> None:
+            progress.update(task, advance=1, description=f"redacting {result.job.name}")
+            if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
+                progress.console.print(f"[red]{result.status.value}[/] {result.job.source}: {result.message}",
+                                       highlight=False)
+
+        summary = redact_files(inputs, out_dir=out, config=config, on_start=started, on_file=finished)
+    console.print(_summary_table(summary, out))
+    raise typer.Exit(int(summary.exit_code))
+
+
+def _summary_table(summary: RunSummary, out: Path) -> Table:
+    table = Table(title=f"redacted into {out} in {summary.seconds:.1f} s", show_header=False)
+    table.add_column(justify="right")
+    table.add_column()
+    rows = [
+        ("files", str(len(summary.results))),
+        ("written", str(summary.count(FileStatus.WRITTEN))),
+        ("already done", str(summary.count(FileStatus.ALREADY_DONE))),
+        ("faces covered", str(summary.faces)),
+        ("need review", _list(r for r in summary.results if r.needs_review)),
+        ("verification failed", _list(r for r in summary.results if r.verified is False)),
+        ("refused (--strict)", _list(r for r in summary.results if r.status is FileStatus.REFUSED)),
+        ("failed", _list(r for r in summary.results if r.status is FileStatus.FAILED)),
+        ("record", str(summary.record)),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _list(results) -> str:
+    names = [r.job.name for r in results]
+    shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
+    return f"{len(names)}" + (f": {shown}" if names else "")
+
+
+def inspect(
+    files: list[Path] = typer.Argument(..., help="Image files to look into (never changed)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """List the metadata a file carries, marking what could identify a person, place or device."""
+    reports = [inspect_file(path) for path in files]
+    if as_json:
+        print(json.dumps([report.to_record() for report in reports], indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    for report in reports:
+        if report.clean:
+            console.print(f"[green]{report.path}[/] ({report.format}): no metadata", highlight=False)
+            continue
+        table = Table(title=f"{report.path} ({report.format}): {len(report.identifying)} identifying of "
+                            f"{len(report.items)} item(s)")
+        for column in ("kind", "where", "value", "identifying"):
+            table.add_column(column)
+        for item in report.items:
+            table.add_row(item.kind.value, item.name, item.value, "[red]yes[/]" if item.identifying else "no")
+        console.print(table)
+
+
+def verify(
+    original: Path = typer.Argument(..., help="The original photo."),
+    redacted: Path = typer.Argument(..., help="Its redacted copy (made by unseen or any other tool)."),
+    threshold: Optional[float] = typer.Option(None, help=f"Faces in the original: score at least this (default {DEFAULT_THRESHOLD})."),
+    verify_threshold: Optional[float] = typer.Option(
+        None, help=f"Detection threshold on the redacted copy (default {_DEFAULTS.verification.threshold})."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check a redacted photo: can a face be re-detected, or re-identified against the original?"""
+    config = _config(threshold=threshold, thorough=False, style="solid", shape=None, padding=None, verify=True,
+                     strict=False, verify_threshold=verify_threshold, output_format=None, quality=_DEFAULTS.quality,
+                     seed=0)
+    faces, verification = Redactor(config).verify(load(original), load(redacted))
+    metadata = inspect_file(redacted)
+    if as_json:
+        print(json.dumps({"faces_in_original": len(faces), "verification": verification.to_record(),
+                          "metadata": metadata.to_record()}, indent=2, ensure_ascii=False))
+    else:
+        _print_verification(Console(), len(faces), verification, metadata.identifying)
+    raise typer.Exit(int(ExitCode.OK if verification.passed else ExitCode.VERIFICATION_FAILED))
+
+
+def _print_verification(console: Console, faces: int, verification: Verification, identifying) -> None:
+    verdict = "[green]passed[/]" if verification.passed else "[bold red]FAILED[/]"
+    console.print(f"verification {verdict}: {faces} face(s) in the original")
+    console.print(f"  re-detected over a covered face (threshold {verification.threshold}): "
+                  f"{len(verification.redetected)}")
+    console.print(f"  clear faces left uncovered: {len(verification.exposed)}")
+    console.print(f"  possible faces elsewhere, to review: {len(verification.candidates)}")
+    if verification.embedders:
+        console.print(f"  recognizers ({', '.join(verification.embedders)}): {int(verification.compared.sum())} "
+                      f"face(s) compared, {int(verification.matched.sum())} still matched; closest to a match "
+                      f"(similarity minus threshold): {verification.closest_to_match()}")
+    if verification.unavailable:
+        console.print(f"  [yellow]not installed, not checked:[/] {', '.join(verification.unavailable)}")
+    console.print(f"  identifying metadata in the redacted file: {len(identifying)}"
+                  + (f" ({', '.join(sorted({item.kind.value for item in identifying}))})" if identifying else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(redact)
+    app.command()(inspect)
+    app.command()(verify)
+

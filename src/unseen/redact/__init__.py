@@ -1,0 +1,1 @@
+"""Hide faces in photos: cover, verify, record."""

@@ -1,0 +1,225 @@
+"""Covering faces: a new image in which every face region is replaced, never the input changed.
+
+The default is a solid fill that owes nothing to the pixels underneath, over the face box
+grown by generous padding (hair, ears, and the detector's loose fit on small faces), and
+over every 16 x 16 JPEG block the face box touches, so no block mixes face pixels with cover.
+Mosaic and blur exist for users who want them; both are scaled to the face (a fixed cell
+size leaves big faces recognisable) and carry noise, and neither is ever the default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import cv2
+import numpy as np
+
+from unseen.errors import ConfigError, unknown_choice
+from unseen.faces.types import Detections
+
+MIN_PADDING = 0.25
+"""No side of a face box is grown by less than this fraction of the box's width/height."""
+
+
+class CoverStyle(str, Enum):
+    SOLID = "solid"
+    MOSAIC = "mosaic"
+    BLUR = "blur"
+
+    @classmethod
+    def parse(cls, value: str | CoverStyle, argument: str = "--style") -> CoverStyle:
+        try:
+            return cls(value)
+        except ValueError:
+            raise unknown_choice(argument, value, [s.value for s in cls]) from None
+
+
+class CoverShape(str, Enum):
+    BOX = "box"
+    ELLIPSE = "ellipse"
+
+    @classmethod
+    def parse(cls, value: str | CoverShape, argument: str = "--shape") -> CoverShape:
+        try:
+            return cls(value)
+        except ValueError:
+            raise unknown_choice(argument, value, [s.value for s in cls]) from None
+
+
+@dataclass(frozen=True)
+class CoverConfig:
+    """How faces are covered.
+
+    style: solid fill (default), mosaic or blur.
+    shape: the shape drawn inside each padded box (an ellipse leaves the box's corners).
+    padding: (left, top, right, bottom) growth of each face box, as fractions of its width
+        (left, right) and height (top, bottom); each at least `MIN_PADDING`.
+    colour: RGB of the solid fill.
+    block: the face box itself is always covered out to this pixel grid (JPEG's 16 x 16
+        colour blocks), whatever the shape; 1 turns this off.
+    mosaic_cells: a mosaic has at most this many cells across the face box.
+    noise: standard deviation (grey levels) of the noise mosaic and blur add.
+    blur_fraction: blur's Gaussian sigma as a fraction of the face box's larger side.
+    """
+
+    style: CoverStyle = CoverStyle.SOLID
+    shape: CoverShape = CoverShape.BOX
+    padding: tuple[float, float, float, float] = (0.25, 0.25, 0.25, 0.25)
+    colour: tuple[int, int, int] = (0, 0, 0)
+    block: int = 16
+    mosaic_cells: int = 6
+    noise: float = 24.0
+    blur_fraction: float = 0.25
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "style", CoverStyle.parse(self.style, "CoverConfig.style"))
+        object.__setattr__(self, "shape", CoverShape.parse(self.shape, "CoverConfig.shape"))
+        padding = tuple(float(p) for p in np.broadcast_to(np.asarray(self.padding, float), (4,)))
+        if min(padding) < MIN_PADDING:
+            raise ConfigError(f"CoverConfig.padding: every side needs at least {MIN_PADDING:.0%} "
+                              f"of the face box, got {padding}")
+        object.__setattr__(self, "padding", padding)
+        if len(self.colour) != 3 or not all(0 <= c <= 255 for c in self.colour):
+            raise ConfigError(f"CoverConfig.colour: expected three values 0..255, got {self.colour}")
+        if self.block < 1:
+            raise ConfigError(f"CoverConfig.block: expected a positive number of pixels, got {self.block}")
+        if not 2 <= self.mosaic_cells <= 8:
+            raise ConfigError(f"CoverConfig.mosaic_cells: expected 2..8 cells across a face, got {self.mosaic_cells}")
+        if self.noise < 8 and self.style is not CoverStyle.SOLID:
+            raise ConfigError(f"CoverConfig.noise: {self.style.value} needs noise of at least 8 grey levels, "
+                              f"got {self.noise}")
+        if self.blur_fraction < 0.15:
+            raise ConfigError(f"CoverConfig.blur_fraction: expected at least 0.15 of the face size, "
+                              f"got {self.blur_fraction}")
+
+
+@dataclass(frozen=True, eq=False)
+class Covered:
+    """The result of covering: new pixels, the covered mask, and the regions drawn.
+
+    rgb / alpha: the new image (alpha is 255 wherever a face was covered).
+    mask: (H, W) bool, True on every covered pixel.
+    regions: the padded boxes (pixels, clipped to the image), one per face, in face order.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    mask: np.ndarray
+    regions: Detections
+
+
+def padded_regions(faces: Detections, *, width: int, height: int, config: CoverConfig) -> Detections:
+    """Each face box grown by the configured padding and clipped to the image: the box
+    inside which the cover's shape is drawn (the block-snapped face box may reach past it)."""
+    return _clip(faces.grown(config.padding), width, height) if len(faces) else faces
+
+
+def _clip(boxes: Detections, width: int, height: int) -> Detections:
+    xyxy = boxes.xyxy.copy()
+    xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
+    xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
+    return boxes._replace(xyxy=xyxy)
+
+
+def cover_mask(faces: Detections, *, width: int, height: int, config: CoverConfig) -> np.ndarray:
+    """(H, W) bool: every pixel the configured cover hides for these faces."""
+    mask = np.zeros((height, width), dtype=np.uint8)
+    for face, grown in zip(faces.xyxy, faces.grown(config.padding).xyxy if len(faces) else []):
+        _draw_region(mask, grown, config.shape)
+        x1, y1, x2, y2 = _snapped(face, config.block, width, height)
+        mask[y1:y2, x1:x2] = 1
+    return mask.astype(bool)
+
+
+def _snapped(box: np.ndarray, block: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """The box widened outward to the ``block`` pixel grid, clipped to the image."""
+    x1 = int(np.floor(max(float(box[0]), 0.0) / block) * block)
+    y1 = int(np.floor(max(float(box[1]), 0.0) / block) * block)
+    x2 = int(min(np.ceil(min(float(box[2]), width) / block) * block, width))
+    y2 = int(min(np.ceil(min(float(box[3]), height) / block) * block, height))
+    return x1, y1, x2, y2
+
+
+def _draw_region(mask: np.ndarray, grown: np.ndarray, shape: CoverShape) -> None:
+    """Draw the shape inscribed in the (unclipped) box ``grown``; drawing clips to the mask."""
+    height, width = mask.shape
+    x1, y1, x2, y2 = (float(v) for v in grown)
+    if x2 - x1 <= 0 or y2 - y1 <= 0:
+        return
+    if shape is CoverShape.BOX:
+        left, top = max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0)
+        right, bottom = min(int(np.ceil(x2)), width), min(int(np.ceil(y2)), height)
+        mask[top:bottom, left:right] = 1
+        return
+    centre = (round((x1 + x2) / 2 * 16), round((y1 + y2) / 2 * 16))
+    axes = (max(1, round((x2 - x1) / 2 * 16)), max(1, round((y2 - y1) / 2 * 16)))
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, thickness=-1, lineType=cv2.LINE_8, shift=4)
+
+
+def cover(rgb: np.ndarray, faces: Detections, *, config: CoverConfig | None = None,
+          alpha: np.ndarray | None = None, rng: np.random.Generator | None = None) -> Covered:
+    """A covered copy of ``rgb`` (H, W, 3 uint8); ``rgb`` and ``alpha`` are not changed.
+
+    ``rng`` drives the noise of mosaic and blur (pass a seeded generator for reproducible
+    output); solid fill uses none.
+    """
+    config = config or CoverConfig()
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ConfigError(f"rgb: expected a uint8 array of shape (H, W, 3), got {getattr(rgb, 'shape', rgb)}")
+    if alpha is not None and alpha.shape != rgb.shape[:2]:
+        raise ConfigError(f"alpha: expected shape {rgb.shape[:2]}, got {alpha.shape}")
+    if config.style is not CoverStyle.SOLID and rng is None:
+        raise ConfigError(f"rng: {config.style.value} adds noise; pass a numpy Generator (seeded for reproducible output)")
+    height, width = rgb.shape[:2]
+    mask = cover_mask(faces, width=width, height=height, config=config)
+    regions = padded_regions(faces, width=width, height=height, config=config)
+    if config.style is CoverStyle.SOLID:
+        fill = np.empty_like(rgb)
+        fill[:] = np.asarray(config.colour, np.uint8)
+    else:
+        fill = rgb.copy()
+        render = _mosaic if config.style is CoverStyle.MOSAIC else _blur
+        for face, region in zip(faces.xyxy, regions.xyxy):
+            x1, y1, x2, y2 = _bounds(face, region, config.block, width, height)
+            if x2 > x1 and y2 > y1:
+                fill[y1:y2, x1:x2] = render(rgb[y1:y2, x1:x2], face, config, rng)
+    out = rgb.copy()
+    out[mask] = fill[mask]
+    new_alpha = None
+    if alpha is not None:
+        new_alpha = alpha.copy()
+        new_alpha[mask] = 255
+    return Covered(rgb=out, alpha=new_alpha, mask=mask, regions=regions)
+
+
+def _bounds(face: np.ndarray, region: np.ndarray, block: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """Integer bounds holding both the padded region and the block-snapped face box."""
+    sx1, sy1, sx2, sy2 = _snapped(face, block, width, height)
+    return (min(int(np.floor(region[0])), sx1), min(int(np.floor(region[1])), sy1),
+            max(int(np.ceil(region[2])), sx2), max(int(np.ceil(region[3])), sy2))
+
+
+def _noisy(pixels: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    return np.clip(pixels.astype(np.float32) + rng.normal(0.0, sigma, pixels.shape), 0, 255).astype(np.uint8)
+
+
+def _mosaic(patch: np.ndarray, face: np.ndarray, config: CoverConfig, rng: np.random.Generator) -> np.ndarray:
+    """Cells of the face's width / mosaic_cells (so at most that many cross the face), each
+    cell's mean shifted by noise, then per-pixel noise on top."""
+    cell = max(2, int(np.ceil(max(face[2] - face[0], face[3] - face[1]) / config.mosaic_cells)))
+    height, width = patch.shape[:2]
+    small_w, small_h = max(1, -(-width // cell)), max(1, -(-height // cell))
+    means = cv2.resize(patch, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    means = _noisy(means, config.noise, rng)
+    blocks = np.repeat(np.repeat(means, cell, axis=0), cell, axis=1)[:height, :width]
+    return _noisy(blocks, config.noise / 2, rng)
+
+
+def _blur(patch: np.ndarray, face: np.ndarray, config: CoverConfig, rng: np.random.Generator) -> np.ndarray:
+    """A Gaussian blur with sigma a quarter of the face size, twice, then noise."""
+    sigma = max(2.0, config.blur_fraction * float(max(face[2] - face[0], face[3] - face[1])))
+    blurred = cv2.GaussianBlur(patch, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+    blurred = cv2.GaussianBlur(_noisy(blurred, config.noise, rng), (0, 0), sigmaX=sigma / 2,
+                               borderType=cv2.BORDER_REFLECT)
+    return _noisy(blurred, config.noise / 2, rng)

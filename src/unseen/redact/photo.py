@@ -1,0 +1,175 @@
+"""One photo in, one redacted photo out: detect, cover, encode, verify what will be published."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from unseen.errors import ConfigError
+from unseen.faces.detectors.base import check_threshold
+from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig
+from unseen.faces.types import Detections
+from unseen.media.image import JPEG_QUALITY, LoadedImage, OutputFormat, decode, encode, output_format_for
+from unseen.redact.cover import CoverConfig, cover
+from unseen.redact.verify import Recognizers, Verification, VerifyConfig, verify_redaction
+
+DEFAULT_THRESHOLD = Ensemble.default_threshold
+REVIEW_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class RedactConfig:
+    """Everything that decides what a redaction looks like.
+
+    threshold: fused detection score at or above which a face is covered.
+    review_below: covered faces scoring below this are flagged for a person to check.
+    detector / cover / verification: the stages' own options.
+    verify: check every output (re-detection and recognizers) before it is written.
+    strict: do not write an output that fails verification.
+    output_format: write every output in this format (default: the input's own).
+    quality: JPEG / WebP / HEIF quality.
+    seed: seeds the noise of mosaic and blur (with each file's content).
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+    review_below: float = REVIEW_BELOW
+    detector: EnsembleConfig = field(default_factory=EnsembleConfig)
+    cover: CoverConfig = field(default_factory=CoverConfig)
+    verify: bool = True
+    verification: VerifyConfig = field(default_factory=VerifyConfig)
+    strict: bool = False
+    output_format: OutputFormat | None = None
+    quality: int = JPEG_QUALITY
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_threshold(self.threshold, "threshold")
+        check_threshold(self.review_below, "review_below")
+        if self.verify and self.verification.threshold >= self.threshold:
+            raise ConfigError(
+                f"verification threshold ({self.verification.threshold}) must be below the covering threshold "
+                f"({self.threshold}): verification looks harder than covering did")
+        if self.strict and not self.verify:
+            raise ConfigError("strict: refusing failed outputs needs verification; drop --no-verify")
+        if not 1 <= self.quality <= 100:
+            raise ConfigError(f"quality: expected 1..100, got {self.quality}")
+        if self.output_format is not None:
+            object.__setattr__(self, "output_format", OutputFormat.parse(self.output_format, "output_format"))
+
+    def to_record(self) -> dict:
+        record = asdict(self)
+        record["cover"]["style"] = self.cover.style.value
+        record["cover"]["shape"] = self.cover.shape.value
+        record["output_format"] = self.output_format.value if self.output_format else None
+        return record
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the options: a rerun redoes files made with other options."""
+        text = json.dumps(self.to_record(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoRedaction:
+    """A redacted photo, ready to write.
+
+    faces: the faces found (boxes in the upright original's pixels).
+    regions: the box covered for each face (padding included, clipped to the image).
+    review: (faces,) True for faces covered with low confidence.
+    data: the encoded output file; rgb / alpha: its pixels as covered (before encoding).
+    verification: None when verification was turned off.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    faces: Detections
+    regions: Detections
+    review: np.ndarray
+    data: bytes
+    file_format: OutputFormat
+    verification: Verification | None
+
+    @property
+    def review_reasons(self) -> list[str]:
+        reasons = []
+        if self.review.any():
+            reasons.append(f"{int(self.review.sum())} face(s) covered with low confidence")
+        if self.verification is not None:
+            if len(self.verification.redetected):
+                reasons.append(f"{len(self.verification.redetected)} covered face(s) re-detected")
+            if len(self.verification.exposed):
+                reasons.append(f"{len(self.verification.exposed)} clear face(s) left uncovered")
+            if self.verification.matched.any():
+                reasons.append(f"{int(self.verification.matched.sum())} covered face(s) still matched by a recognizer")
+            if len(self.verification.candidates):
+                reasons.append(f"{len(self.verification.candidates)} possible face(s) left uncovered")
+        return reasons
+
+    def faces_record(self) -> list[dict]:
+        """Per face: the detected box, the covered box, score, the passes that found it, review flag."""
+        records = []
+        for face, region, score, source, review in zip(
+                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.faces.source, self.review):
+            records.append({
+                "box": [round(float(v), 1) for v in face],
+                "covered_box": [round(float(v), 1) for v in region],
+                "score": round(float(score), 4),
+                "found_by": str(source).split(","),
+                "review": bool(review),
+            })
+        return records
+
+
+class Redactor:
+    """Redacts photos one by one with models loaded once."""
+
+    def __init__(self, config: RedactConfig | None = None) -> None:
+        self.config = config or RedactConfig()
+        self.detector = Ensemble(self.config.detector)
+        self._recognizers: Recognizers | None = None
+
+    @property
+    def recognizers(self) -> Recognizers:
+        if self._recognizers is None:
+            self._recognizers = Recognizers(self.config.verification.embedders)
+        return self._recognizers
+
+    def find_faces(self, rgb: np.ndarray) -> Detections:
+        return self.detector.detect(rgb, threshold=self.config.threshold)
+
+    def redact(self, image: LoadedImage, *, rng: np.random.Generator,
+               file_format: OutputFormat | None = None) -> PhotoRedaction:
+        """Detect and cover every face of ``image``, encode the result, and (by default)
+        verify the encoded pixels against the original."""
+        faces = self.find_faces(image.rgb)
+        covered = cover(image.rgb, faces, config=self.config.cover, alpha=image.alpha, rng=rng)
+        chosen = file_format or self.config.output_format or output_format_for(image.format)
+        data = encode(covered.rgb, alpha=covered.alpha, file_format=chosen, quality=self.config.quality)
+        verification = None
+        if self.config.verify:
+            published, _ = decode(data)
+            verification = verify_redaction(
+                original=image.rgb, redacted=published, faces=faces, detector=self.detector,
+                config=self.config.verification, recognizers=self.recognizers)
+        return PhotoRedaction(
+            rgb=covered.rgb, alpha=covered.alpha, faces=faces, regions=covered.regions,
+            review=faces.score < self.config.review_below, data=data, file_format=chosen,
+            verification=verification)
+
+    def verify(self, original: LoadedImage, redacted: LoadedImage) -> tuple[Detections, Verification]:
+        """Check a redacted file made by any tool: find the faces in the original with the
+        covering threshold, then look for them in the redacted one."""
+        faces = self.find_faces(original.rgb)
+        verification = verify_redaction(
+            original=original.rgb, redacted=redacted.rgb, faces=faces, detector=self.detector,
+            config=self.config.verification, recognizers=self.recognizers)
+        return faces, verification
+
+
+def rng_for(content_digest: bytes, seed: int) -> np.random.Generator:
+    """The noise generator for one file: reproducible from the seed and the file's content."""
+    return np.random.default_rng([seed, int.from_bytes(content_digest[:8], "big")])
