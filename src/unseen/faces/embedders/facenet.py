@@ -18,6 +18,7 @@ from enum import Enum
 
 import numpy as np
 
+from unseen.errors import ConfigError
 from unseen.faces.detectors.base import packaged_file
 from unseen.faces.embedders.align import ShapePredictor, align, with_landmarks
 from unseen.faces.embedders.base import Comparisons, Metric, check_faces, l2_normalised
@@ -64,7 +65,13 @@ class FaceNet(Comparisons):
         return align(image, faces.landmarks, size=INPUT_SIZE, shift_up=SHIFT_UP)
 
     def embed(self, image: np.ndarray, faces: Detections) -> np.ndarray:
-        crops = self.crops(image, faces)
+        return self.embed_crops(self.crops(image, faces))
+
+    def embed_crops(self, crops: np.ndarray) -> np.ndarray:
+        """Templates (n, 512) of crops (n, 160, 160, 3) uint8 RGB already cut out."""
+        crops = np.asarray(crops)
+        if crops.ndim != 4 or crops.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3) or crops.dtype != np.uint8:
+            raise ConfigError(f"crops: expected uint8 (n, {INPUT_SIZE}, {INPUT_SIZE}, 3), got {crops.dtype} {crops.shape}")
         templates = np.zeros((len(crops), self.dimension), np.float32)
         for i, crop in enumerate(crops):
             net = self._network()
