@@ -134,7 +134,8 @@ def attribute_groups(faces: LabelledFaces, *, where: np.ndarray) -> list[FaceGro
 def intersection_groups(faces: LabelledFaces, *, where: np.ndarray) -> list[FaceGroup]:
     """Every pair of attributes (skin pooled), "Not Sure" and missing labels left out."""
     labels = _labels_for_groups(faces)
-    names = [n for n in labels if n != SKIN] if SKIN_POOLED in labels else list(labels)
+    names = [SKIN_POOLED] if SKIN_POOLED in labels else []
+    names += [n for n in labels if n not in (SKIN, SKIN_POOLED)]
     groups = []
     for a, b in combinations(names, 2):
         known = where & (labels[a] != MISSING) & (labels[b] != MISSING) & (labels[a] != NOT_SURE) & (labels[b] != NOT_SURE)
@@ -201,13 +202,18 @@ def _zero_failure_bound(n: int, level: float) -> float:
 
 
 def _p_two_sided(differences: np.ndarray) -> np.ndarray:
-    """Bootstrap p-value of "no difference", ``(count + 1) / (replicates + 1)`` per tail, so
-    it is never reported as 0 when it is only below the bootstrap's resolution."""
-    valid = ~np.isnan(differences)
-    n = valid.sum(axis=0)
-    below = (((differences <= 0) & valid).sum(axis=0) + 1) / (n + 1)
-    above = (((differences >= 0) & valid).sum(axis=0) + 1) / (n + 1)
-    return np.minimum(1.0, 2 * np.minimum(below, above))
+    """p-value of "no difference" from the bootstrap's standard error of the difference
+    (a Wald test): continuous, so Holm's correction over many tests stays meaningful,
+    which counting replicates (resolution 1 / replicates) would not allow."""
+    from scipy.stats import norm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nanmean(differences, axis=0)
+        spread = np.nanstd(differences, axis=0, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(centre) / spread
+    return np.where(spread > 0, 2 * norm.sf(z), np.where(centre == 0, 1.0, 0.0))
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -272,8 +278,8 @@ def _holm_flags(estimates: list[RateEstimate], level: float) -> list[RateEstimat
     return out
 
 
-def _group_table(groups: Sequence[FaceGroup]) -> _RateTable:
-    n = len(groups[0].members) if groups else 0
+def _group_table(groups: Sequence[FaceGroup], n_faces: int) -> _RateTable:
+    n = n_faces
     return _RateTable(keys=[g.key for g in groups],
                       members=np.array([g.members for g in groups], bool).reshape(-1, n),
                       rest=np.array([g.rest for g in groups], bool).reshape(-1, n))
@@ -308,8 +314,8 @@ def _rate_family(success: np.ndarray, faces: LabelledFaces, where: np.ndarray, d
     crossed = intersection_groups(faces, where=where)
     overall = _estimate(_RateTable(keys=["all"], members=where[None, :], rest=None), success, faces, draws,
                         config, failures=failures)[0]
-    tested = _holm_flags(_estimate(_group_table(groups), success, faces, draws, config, failures=failures)
-                         + _estimate(_group_table(crossed), success, faces, draws, config, failures=failures),
+    tested = _holm_flags(_estimate(_group_table(groups, len(faces)), success, faces, draws, config, failures=failures)
+                         + _estimate(_group_table(crossed, len(faces)), success, faces, draws, config, failures=failures),
                          config.level)
     by_group, by_intersection = tested[:len(groups)], tested[len(groups):]
     by_height = _estimate(_bucket_table(faces, where), success, faces, draws, config, failures=failures)
