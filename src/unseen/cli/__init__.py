@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from unseen.cli import audit, detect
+from unseen.cli import audit, audit_detection, detect
 from unseen.errors import ExitCode, UnseenError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 detect.register(app)
+audit_detection.register(audit.audit_app)
 audit.register(app)
 
 
