@@ -36,7 +36,7 @@ def rates_table(title: str, estimates, *, what: str = "recall") -> Table:
     for e in estimates:
         mark = " *" if e.differs else ""
         table.add_row(e.key, _percent(e.value) + mark, f"{_percent(e.ci[0])}-{_percent(e.ci[1])}", f"{e.k}/{e.n}",
-                      "; ".join(e.flags))
+                      "; ".join(flag.split(":")[0] for flag in e.flags))
     return table
 
 
