@@ -184,7 +184,7 @@ def _rates_figure(estimates: Sequence[RateEstimate], *, title: str, xlabel: str,
 
 def _by_size_svg(lines: dict[str, Sequence[RateEstimate]], *, ylabel: str, min_faces: int) -> str:
     """One line per group across the height buckets, with interval bars; a point resting on
-    fewer than ``min_faces`` faces is drawn hollow, and one with none is left out."""
+    fewer than ``min_faces`` faces is drawn hollow, one on fewer than 5 is left out."""
     from matplotlib.figure import Figure
 
     from unseen.audit.report.plots import LINESTYLES, colour, svg_from_figure
@@ -194,10 +194,10 @@ def _by_size_svg(lines: dict[str, Sequence[RateEstimate]], *, ylabel: str, min_f
     x = np.arange(len(HEIGHT_BUCKETS))
     for i, (label, estimates) in enumerate(lines.items()):
         offset = (i - (len(lines) - 1) / 2) * 0.06
-        values = np.array([e.value if e.n else np.nan for e in estimates])
+        values = np.array([e.value if e.n >= 5 else np.nan for e in estimates])
         axes.plot(x + offset, values, color=colour(i), linestyle=LINESTYLES[i % len(LINESTYLES)], label=label)
         for j, e in enumerate(estimates):
-            if not e.n:
+            if e.n < 5:
                 continue
             axes.plot([x[j] + offset] * 2, e.ci, color=colour(i), linewidth=1, alpha=0.6)
             axes.plot([x[j] + offset], [e.value], marker="o", color=colour(i),
