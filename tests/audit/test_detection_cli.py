@@ -142,3 +142,28 @@ def test_a_detector_runs_and_saves_resumable_boxes(wider_pack, tmp_path):
     stamp = [t.stat().st_mtime_ns for t in txts]
     assert runner.invoke(app, arguments).exit_code == 0
     assert [t.stat().st_mtime_ns for t in txts] == stamp  # resumed: nothing detected again
+
+
+def test_any_csv_of_labelled_boxes_with_json_lines(tmp_path):
+    """No WIDER layout: a CSV of boxes with a label column, boxes as JSON lines; no AP then."""
+    rows = ["image,x1,y1,x2,y2,tone"]
+    records = []
+    rng = np.random.default_rng(2)
+    for i in range(40):
+        boxes = []
+        for j, tone in enumerate(("light", "dark")):
+            x = 50 * j
+            rows.append(f"street/{i}.jpg,{x},0,{x + 30},30,{tone}")
+            if rng.random() < (0.9 if tone == "light" else 0.6):
+                boxes.append({"box": [x + 1, 0, x + 31, 30], "score": 0.8})
+        records.append(json.dumps({"image": f"street/{i}.jpg", "faces": boxes}))
+    (tmp_path / "faces.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "boxes.jsonl").write_text("\n".join(records) + "\n")
+    out = tmp_path / "a.json"
+    result = runner.invoke(app, ["audit", "detection", str(tmp_path / "faces.csv"), "--boxes",
+                                 str(tmp_path / "boxes.jsonl"), "--bootstrap", "200", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["ap"] is None and data["regression"] == {}
+    assert data["recall"]["tone=light"]["n"] == 40 and data["recall"]["tone=dark"]["n"] == 40
+    assert data["recall"]["tone=dark"]["value"] < data["recall"]["tone=light"]["value"]
