@@ -347,12 +347,54 @@ def _pair_data(comparisons: Comparisons, model: str, grouping: Grouping) -> _Pai
                      comparisons.subject_b, g, len(comparisons.subject_names))
 
 
+class _PairSet:
+    """Some pairs of a `_PairData` (``index``), each with a label in ``range(n_labels)``:
+    what a weighted count per label needs, built once and reused by every block of
+    replicates (an indicator matrix for pair weights, bilinear forms for subject weights)."""
+
+    def __init__(self, data: _PairData, index: np.ndarray, label: np.ndarray, n_labels: int) -> None:
+        self.data = data
+        self.index = index
+        self.label = label
+        self.n_labels = n_labels
+        self._indicator: sparse.csr_matrix | None = None
+        self._forms: list | None = None
+
+    def indicator(self) -> sparse.csr_matrix:
+        """``(len(index), n_labels)``: 1 where pair i has label j."""
+        if self._indicator is None:
+            self._indicator = sparse.csr_matrix(
+                (np.ones(len(self.index)), (np.arange(len(self.index)), self.label)),
+                shape=(len(self.index), self.n_labels))
+        return self._indicator
+
+    def subject_forms(self) -> list:
+        """Per label: ``(pairs of two different subjects as an (S, S) count matrix, pairs
+        within one subject as an (S,) count vector)``, or None when the label has no pair."""
+        if self._forms is None:
+            s = self.data.n_subjects
+            a, b = self.data.subject_a[self.index], self.data.subject_b[self.index]
+            same = a == b
+            self._forms = []
+            for label in range(self.n_labels):
+                mine = self.label == label
+                if not mine.any():
+                    self._forms.append(None)
+                    continue
+                across = mine & ~same
+                matrix = sparse.coo_matrix((np.ones(int(across.sum())), (a[across], b[across])), shape=(s, s)).tocsr()
+                within = np.bincount(a[mine & same], minlength=s).astype(np.float64)
+                self._forms.append((matrix, within))
+        return self._forms
+
+
 class _Weighting:
     """Pair weights and per-cell totals for one block of replicates."""
 
     def nonmated_weights(self, index: np.ndarray) -> np.ndarray | None: ...
     def mated_weights(self, index: np.ndarray) -> np.ndarray | None: ...
     def cell_totals(self) -> np.ndarray: ...
+    def set_totals(self, pairs: _PairSet) -> np.ndarray: ...
     replicates: int
 
 
@@ -371,6 +413,9 @@ class _UnitWeighting(_Weighting):
 
     def cell_totals(self):
         return self.totals[None, :]
+
+    def set_totals(self, pairs):
+        return np.bincount(pairs.label, minlength=pairs.n_labels).astype(np.float64)[None, :]
 
 
 @dataclass
@@ -392,6 +437,9 @@ class _PairCounts(_Weighting):
 
     def cell_totals(self):
         return np.asarray((self.cell_matrix.T @ self.counts.T.astype(np.float64)).T)
+
+    def set_totals(self, pairs):
+        return np.asarray((pairs.indicator().T @ self.counts[:, pairs.index].T.astype(np.float64)).T)
 
 
 @dataclass
@@ -431,6 +479,15 @@ class _SubjectCounts(_Weighting):
                 totals[:, c] = np.einsum("rs,sr->r", w, matrix @ w.T)
         return totals
 
+    def set_totals(self, pairs):
+        w = self.counts.astype(np.float64)
+        totals = np.zeros((len(w), pairs.n_labels))
+        for label, form in enumerate(pairs.subject_forms()):
+            if form is not None:
+                matrix, within = form
+                totals[:, label] = np.einsum("rs,sr->r", w, matrix @ w.T) + w @ within
+        return totals
+
 
 @dataclass(frozen=True)
 class _Replicates:
@@ -457,7 +514,7 @@ class _Engine:
         g = data.n_groups
         self.n_cells = g * g
         nonmated = np.flatnonzero(~data.mated)
-        self.partial = bool(np.isfinite(floor)) and bool(np.any(data.score[nonmated] < floor))
+        self.partial = floor > -np.inf and bool(np.any(data.score[nonmated] < floor))
         self.tail = nonmated[data.score[nonmated] >= floor] if self.partial else nonmated
         self.tail_sorted = SortedScores.of(data.score[self.tail])
         self.cells = [self.tail[data.cell[self.tail] == c] for c in range(self.n_cells)]
@@ -467,10 +524,33 @@ class _Engine:
         self.mated_sorted = SortedScores.of(data.score[mated])
         self.mated_groups = [mated[data.group[mated] == k] for k in range(g)]
         self.mated_group_sorted = [SortedScores.of(data.score[idx]) for idx in self.mated_groups]
-        self.all_sorted = None if self.partial else SortedScores.of(data.score[nonmated])
         self.nonmated_all = nonmated
-        self.candidates = np.unique(np.r_[data.score, np.nextafter(data.score.max(), np.inf)]) \
-            if len(data.score) else np.zeros(0)
+        self._fixed: dict[float, tuple[_PairSet, _PairSet]] = {}
+        self._candidates: np.ndarray | None = None
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """Every distinct score and one above the largest: where whole-range policies look."""
+        if self._candidates is None:
+            score = self.data.score
+            self._candidates = np.unique(np.r_[score, np.nextafter(score.max(), np.inf)]) if len(score) \
+                else np.zeros(0)
+        return self._candidates
+
+    def fixed_errors(self, threshold: float) -> tuple[_PairSet, _PairSet]:
+        """The errors at a fixed threshold, whatever the tail: non-mated pairs at or above it
+        labelled by cell (label ``n_cells``: a side without a group), and mated pairs below
+        it labelled by group (label ``n_groups``: the sides' groups differ or are missing)."""
+        if threshold not in self._fixed:
+            data = self.data
+            false_matches = np.flatnonzero(~data.mated & (data.score >= threshold))
+            cells = data.cell[false_matches]
+            misses = np.flatnonzero(data.mated & (data.score < threshold))
+            groups = data.group[misses]
+            self._fixed[threshold] = (
+                _PairSet(data, false_matches, np.where(cells >= 0, cells, self.n_cells), self.n_cells + 1),
+                _PairSet(data, misses, np.where(groups >= 0, groups, data.n_groups), data.n_groups + 1))
+        return self._fixed[threshold]
 
     def diagonal(self) -> np.ndarray:
         g = self.data.n_groups
@@ -506,21 +586,15 @@ class _Engine:
             else:
                 per_group = None
                 threshold_global = threshold
-            cell_fm = np.zeros((r, self.n_cells))
-            for c in range(self.n_cells):
-                row = c // data.n_groups
-                t = per_group[:, row] if per_group is not None else threshold_global
-                cell_fm[:, c] = self.cell_sorted[c].at_or_above(cell_prefix[c], t)
-            fnm = np.zeros((r, data.n_groups))
-            for k in range(data.n_groups):
-                t = per_group[:, k] if per_group is not None else threshold_global
-                fnm[:, k] = self.mated_group_sorted[k].below(group_prefix[k], t)
-            if per_group is None:
-                global_fm = self.tail_sorted.at_or_above(tail_prefix, threshold_global)
-                global_fnm = self.mated_sorted.below(mated_prefix, threshold_global)
+            if point.policy is ThresholdPolicy.FIXED:  # counted directly: no tail needed
+                false_matches, misses = self.fixed_errors(float(point.threshold))
+                fm_by_label = weighting.set_totals(false_matches)
+                fnm_by_label = weighting.set_totals(misses)
+                cell_fm, global_fm = fm_by_label[:, :self.n_cells], fm_by_label.sum(axis=1)
+                fnm, global_fnm = fnm_by_label[:, :data.n_groups], fnm_by_label.sum(axis=1)
             else:
-                global_fm = cell_fm.sum(axis=1)
-                global_fnm = fnm.sum(axis=1)
+                cell_fm, fnm, global_fm, global_fnm = self._errors(per_group, threshold_global, r, tail_prefix,
+                                                                   cell_prefix, mated_prefix, group_prefix)
             target = shift_target
             if target is None:  # no target: the FMR all pairs reach at t*
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -539,6 +613,26 @@ class _Engine:
                 global_fm=global_fm, global_nm=nm_total, global_fnm=global_fnm,
                 global_m=np.broadcast_to(mated_total, (r,)), hit_floor=hit))
         return results
+
+    def _errors(self, per_group, threshold_global, r, tail_prefix, cell_prefix, mated_prefix, group_prefix):
+        """False matches per cell, misses per group, and both over all pairs, from the sorted tail."""
+        data = self.data
+        cell_fm = np.zeros((r, self.n_cells))
+        for c in range(self.n_cells):
+            row = c // data.n_groups
+            t = per_group[:, row] if per_group is not None else threshold_global
+            cell_fm[:, c] = self.cell_sorted[c].at_or_above(cell_prefix[c], t)
+        fnm = np.zeros((r, data.n_groups))
+        for k in range(data.n_groups):
+            t = per_group[:, k] if per_group is not None else threshold_global
+            fnm[:, k] = self.mated_group_sorted[k].below(group_prefix[k], t)
+        if per_group is None:
+            global_fm = self.tail_sorted.at_or_above(tail_prefix, threshold_global)
+            global_fnm = self.mated_sorted.below(mated_prefix, threshold_global)
+        else:
+            global_fm = cell_fm.sum(axis=1)
+            global_fnm = fnm.sum(axis=1)
+        return cell_fm, fnm, global_fm, global_fnm
 
     def _unlabelled_total(self, weighting: _Weighting) -> np.ndarray:
         index = self.nonmated_all[self.data.cell[self.nonmated_all] < 0]
@@ -1006,27 +1100,33 @@ def _group_scores(data: _PairData, names: tuple[str, ...], bins: int = 60) -> Gr
     return GroupScores(names, np.array(d_primes), tuple(dets), edges, np.array(mated_hist), np.array(nonmated_hist))
 
 
+def _sorted_threshold(sorted_scores: SortedScores, target: float) -> float:
+    """`threshold_for_fmr` on scores sorted already."""
+    thresholds, _ = _target_thresholds(sorted_scores, sorted_scores.prefix(None),
+                                       np.array([float(len(sorted_scores))]), target)
+    return float(thresholds[0])
+
+
 def _tail_floor(engine_full: _Engine, observed: list[_Replicates], points: Sequence[OperatingPoint],
                 factor: float) -> float:
+    """The lowest non-mated score a replicate's threshold can plausibly need: each target's
+    threshold for a ``factor`` times looser target, over all pairs and per group. Fixed
+    thresholds need no tail (`_Engine.fixed_errors` counts them directly)."""
     if any(p.policy.needs_all_scores for p in points):
         return -np.inf
-    data = engine_full.data
-    nonmated_scores = data.score[~data.mated]
     floors = []
     for point, obs in zip(points, observed):
         if point.policy is ThresholdPolicy.FIXED:
-            floors.append(point.threshold)
-        candidates = [obs.group_threshold[0]]
+            continue
         if point.target_fmr is not None:
             looser = min(0.5, point.target_fmr * factor)
-            floors.append(threshold_for_fmr(nonmated=nonmated_scores, target_fmr=looser))
-            # each group's own threshold for a looser target
-            for c in engine_full.diagonal():
-                scores = data.score[engine_full.cells[c]]
-                if len(scores):
-                    floors.append(threshold_for_fmr(nonmated=scores, target_fmr=looser))
-        floors.extend(v for v in np.ravel(candidates) if np.isfinite(v))
-    return float(np.min(floors)) if floors else -np.inf
+            if len(engine_full.tail_sorted):
+                floors.append(_sorted_threshold(engine_full.tail_sorted, looser))
+            for c in engine_full.diagonal():  # each group's own threshold for a looser target
+                if len(engine_full.cell_sorted[c]):
+                    floors.append(_sorted_threshold(engine_full.cell_sorted[c], looser))
+        floors.extend(v for v in np.ravel(obs.group_threshold[0]) if np.isfinite(v))
+    return float(np.min(floors)) if floors else np.inf
 
 
 def audit_verification(comparisons: Comparisons, *, config: VerificationConfig = VerificationConfig(),
@@ -1064,7 +1164,7 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
             if unit is not BootstrapUnit.NONE:
                 floor = _tail_floor(full, observed, points, config.tail_factor)
                 for attempt_floor in (floor, -np.inf):
-                    engine = _Engine(data, floor=attempt_floor) if np.isfinite(attempt_floor) else full
+                    engine = _Engine(data, floor=attempt_floor) if attempt_floor > -np.inf else full
                     blocks: list[list[_Replicates]] = [[] for _ in points]
                     for weighting in _replicate_blocks(comparisons, grouping, data, engine, unit, config):
                         for i, rep in enumerate(engine.run(weighting, points, shift_targets, shifts=False)):
