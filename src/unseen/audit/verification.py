@@ -29,7 +29,7 @@ import numpy as np
 from scipy import sparse
 
 from unseen.audit import fairness, uncertainty
-from unseen.audit.comparisons import Comparisons, Grouping
+from unseen.audit.comparisons import Comparisons, Grouping, ScoreScale
 from unseen.errors import ConfigError, unknown_choice
 
 # --------------------------------------------------------------------------------------
@@ -83,12 +83,14 @@ class BootstrapUnit(_Choice):
 
 @dataclass(frozen=True)
 class OperatingPoint:
-    """One threshold setting. ``threshold`` is on the similarity scale (FIXED only)."""
+    """One threshold setting. ``threshold`` is on the similarity scale (FIXED only).
+    ``model``: the one model this point applies to (e.g. its customary threshold); empty: all."""
 
     policy: ThresholdPolicy = ThresholdPolicy.TARGET_FMR
     target_fmr: float | None = 1e-4
     threshold: float | None = None
     label: str = ""
+    model: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policy", ThresholdPolicy.parse(self.policy, argument="--threshold-policy"))
@@ -819,6 +821,11 @@ class VerificationAudit:
     skipped_targets: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
     provenance: object = None
+    scales: tuple[ScoreScale, ...] = ()
+
+    def scale(self, model: str) -> ScoreScale:
+        """How ``model``'s input scores read (similarity when not recorded)."""
+        return self.scales[self.models.index(model)] if self.scales else ScoreScale.SIMILARITY
 
     def result(self, *, model: str, attribute: str | None = None) -> ModelAttributeAudit:
         attribute = attribute or self.attributes[0]
@@ -847,7 +854,9 @@ def _choose_unit(comparisons: Comparisons, config: VerificationConfig) -> Bootst
 
 def _operating_points(comparisons: Comparisons, config: VerificationConfig) -> tuple[tuple[OperatingPoint, ...],
                                                                                       tuple[str, ...]]:
+    """The configured points with the supported extra targets placed after the primary one."""
     points = list(config.operating_points)
+    extras = []
     skipped = []
     n_nonmated = int((~comparisons.mated).sum())
     have = {p.target_fmr for p in points if p.policy is ThresholdPolicy.TARGET_FMR}
@@ -855,12 +864,12 @@ def _operating_points(comparisons: Comparisons, config: VerificationConfig) -> t
         if target in have:
             continue
         if target * n_nonmated >= 1:
-            points.append(OperatingPoint(policy=ThresholdPolicy.TARGET_FMR, target_fmr=target))
+            extras.append(OperatingPoint(policy=ThresholdPolicy.TARGET_FMR, target_fmr=target))
         else:
             skipped.append(f"FMR {target:g}: {n_nonmated:,} non-mated pairs give {target * n_nonmated:.2g} expected "
                            f"false matches (needs at least 1, and {uncertainty.trials_needed(rate=target):,} "
                            "for +-30%)")
-    return tuple(points), tuple(skipped)
+    return (points[0], *extras, *points[1:]), tuple(skipped)
 
 
 def _subject_strata(comparisons: Comparisons, grouping: Grouping) -> np.ndarray:
@@ -1143,10 +1152,16 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
     points, skipped = _operating_points(comparisons, config)
     if int((~comparisons.mated).sum()) == 0:
         raise ConfigError("comparisons: no non-mated pairs; an FMR threshold needs some")
+    foreign = sorted({p.model for p in points if p.model and p.model not in models})
+    if foreign:
+        raise unknown_choice("operating point model", foreign[0], list(models))
     results = []
-    total = len(models) * len(attributes)
+    per_analysis = 1 + (config.n_bootstrap if unit is not BootstrapUnit.NONE else 0)
+    total = len(models) * len(attributes) * per_analysis
     done = 0
+    all_points = points
     for model in models:
+        points = tuple(p for p in all_points if not p.model or p.model == model)
         for attribute in attributes:
             grouping = comparisons.grouping(attribute)
             data = _pair_data(comparisons, model, grouping)
@@ -1166,9 +1181,13 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
                 for attempt_floor in (floor, -np.inf):
                     engine = _Engine(data, floor=attempt_floor) if attempt_floor > -np.inf else full
                     blocks: list[list[_Replicates]] = [[] for _ in points]
+                    drawn = 0
                     for weighting in _replicate_blocks(comparisons, grouping, data, engine, unit, config):
                         for i, rep in enumerate(engine.run(weighting, points, shift_targets, shifts=False)):
                             blocks[i].append(rep)
+                        drawn += weighting.replicates
+                        if progress is not None:
+                            progress(done + drawn, total, f"{model} / {attribute}: bootstrap")
                     boots = [_stack(b) for b in blocks]
                     if not any(np.any(b.hit_floor) for b in boots):
                         break
@@ -1177,7 +1196,7 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
                 for point, obs, boot, target in zip(points, observed, boots, shift_targets))
             results.append(ModelAttributeAudit(model, attribute, comparisons.provenance.label_source(attribute),
                                                point_results, _group_scores(data, grouping.names)))
-            done += 1
+            done += per_analysis
             if progress is not None:
                 progress(done, total, f"{model} / {attribute}")
     notes = list(comparisons.provenance.notes)
@@ -1187,4 +1206,5 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
     return VerificationAudit(config=config, results=tuple(results), models=models, attributes=attributes,
                              bootstrap_unit=unit, n_pairs=len(comparisons), n_mated=comparisons.n_mated,
                              n_subjects=len(comparisons.subject_names), skipped_targets=skipped,
-                             notes=tuple(notes), provenance=comparisons.provenance)
+                             notes=tuple(notes), provenance=comparisons.provenance,
+                             scales=tuple(comparisons.scale(m) for m in models))
