@@ -13,6 +13,7 @@ from unseen.audit.verification import (
     d_prime,
     det_curve,
     error_rates,
+    roc_auc,
     threshold_for_fmr,
 )
 from unseen.errors import ConfigError
@@ -210,3 +211,13 @@ def test_fixed_threshold_replicates_match_brute_force_weights(unit):
         assert rep.global_fm == pytest.approx(weights[:, false_match].sum(axis=1))
         assert rep.global_fnm == pytest.approx(weights[:, miss].sum(axis=1))
         assert rep.threshold == pytest.approx(np.full(weighting.replicates, threshold))
+
+
+@pytest.mark.parametrize(("mated", "nonmated", "expected"), [
+    ([2.0, 3.0], [0.0, 1.0], 1.0), ([0.0], [1.0], 0.0), ([1.0, 1.0], [1.0], 0.5), ([1.0, 3.0], [2.0], 0.5),
+    ([1.0, 2.0, 3.0], [0.5, 2.0], 4.5 / 6),   # 2 against 2.0 counts half
+    ([], [1.0], float("nan")),
+])
+def test_roc_auc_counts_ties_half(mated, nonmated, expected):
+    value = roc_auc(mated=np.array(mated), nonmated=np.array(nonmated))
+    assert value == pytest.approx(expected, nan_ok=True)

@@ -41,8 +41,9 @@ class Manifest:
 
 def read_manifest(path: str | Path, *, path_column: str = "path", subject_column: str | None = "subject",
                   groups: Sequence[str] = (), label_sources: tuple[tuple[str, str], ...] = (),
-                  one_image_per_subject: bool = False) -> Manifest:
-    """Read a CSV manifest; relative image paths are taken from the manifest's folder.
+                  one_image_per_subject: bool = False, images: str | Path | None = None) -> Manifest:
+    """Read a CSV manifest; relative image paths are taken from ``images`` (default: the
+    manifest's folder).
 
     ``one_image_per_subject``: there is no subject column and every image is a different
     person (so every pair is non-mated).
@@ -69,8 +70,13 @@ def read_manifest(path: str | Path, *, path_column: str = "path", subject_column
     if empty.any():
         raise ConfigError(f"manifest: {int(empty.sum())} row(s) of {path.name} have no {identity!r} "
                           f"(first: row {int(np.flatnonzero(empty.to_numpy())[0]) + 2} of the file)")
-    folder = path.parent
+    folder = Path(images) if images is not None else path.parent
     paths = tuple(p if p.is_absolute() else folder / p for p in (Path(v) for v in frame[path_column]))
+    absent = [p for p in paths if not p.is_file()]
+    if absent:
+        raise InputFileError(f"manifest: {len(absent)} of {len(paths)} images not found (first: {absent[0]}); "
+                             "relative paths are read from " + (f"{folder}" if images is not None else
+                                                                f"the manifest's folder {folder} (see --images)"))
     subjects = frame[identity].to_numpy(dtype=str)
     labels = frame[list(groups)].to_numpy(dtype=str)   # an empty cell is "no label" for that attribute
     return Manifest(paths, subjects, tuple(groups), labels, label_sources, path.name)

@@ -317,6 +317,18 @@ def d_prime(*, mated: np.ndarray, nonmated: np.ndarray) -> float:
     return float(difference / spread)
 
 
+def roc_auc(*, mated: np.ndarray, nonmated: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a mated pair outscores a non-mated one, ties
+    counting half (the Mann-Whitney statistic); NaN if a side is empty."""
+    mated = np.asarray(mated, np.float64)
+    nonmated = np.sort(np.asarray(nonmated, np.float64))
+    if len(mated) == 0 or len(nonmated) == 0:
+        return float("nan")
+    below = np.searchsorted(nonmated, mated, side="left")
+    tied = np.searchsorted(nonmated, mated, side="right") - below
+    return float((below.sum() + 0.5 * tied.sum()) / (len(mated) * len(nonmated)))
+
+
 # --------------------------------------------------------------------------------------
 # the weighted engine: one model, one attribute, all operating points
 # --------------------------------------------------------------------------------------
@@ -791,6 +803,7 @@ class GroupScores:
 
     names: tuple[str, ...]
     d_prime: np.ndarray
+    auc: np.ndarray
     det: tuple[DetCurve, ...]
     histogram_edges: np.ndarray
     mated_histogram: np.ndarray
@@ -1098,15 +1111,17 @@ def _group_scores(data: _PairData, names: tuple[str, ...], bins: int = 60) -> Gr
     same_cell = np.arange(g) * g + np.arange(g)
     low, high = float(data.score.min()), float(data.score.max())
     edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-    d_primes, dets, mated_hist, nonmated_hist = [], [], [], []
+    d_primes, aucs, dets, mated_hist, nonmated_hist = [], [], [], [], []
     for k in range(g):
         mated_scores = data.score[data.mated & (data.group == k)]
         nonmated_scores = data.score[nonmated & (data.cell == same_cell[k])]
         d_primes.append(d_prime(mated=mated_scores, nonmated=nonmated_scores))
+        aucs.append(roc_auc(mated=mated_scores, nonmated=nonmated_scores))
         dets.append(det_curve(mated=mated_scores, nonmated=nonmated_scores))
         mated_hist.append(np.histogram(mated_scores, bins=edges)[0])
         nonmated_hist.append(np.histogram(nonmated_scores, bins=edges)[0])
-    return GroupScores(names, np.array(d_primes), tuple(dets), edges, np.array(mated_hist), np.array(nonmated_hist))
+    return GroupScores(names, np.array(d_primes), np.array(aucs), tuple(dets), edges, np.array(mated_hist),
+                       np.array(nonmated_hist))
 
 
 def _sorted_threshold(sorted_scores: SortedScores, target: float) -> float:

@@ -98,7 +98,25 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
+def _print_thresholds(audit, console: Console) -> None:
+    """Every operating point of each model: its threshold and all pairs' rates there."""
+    for model in audit.models:
+        item = next(r for r in audit.results if r.model == model)
+        table = Table(title=f"{model}: operating points ({audit.scale(model).accept_rule})")
+        for column in ("operating point", "threshold", "interval", "FMR, all pairs", "FNMR, all pairs"):
+            table.add_column(column, justify="left" if column == "operating point" else "right")
+        for op in item.operating_points:
+            table.add_row(op.point.name, f"{op.threshold_input_scale:.4g}",
+                          f"{_fmt(op.threshold_ci[0])}-{_fmt(op.threshold_ci[1])}", _fmt(op.global_fmr),
+                          _fmt(op.global_fnmr))
+        console.print(table)
+        for op in item.operating_points:
+            for flag in op.flags:
+                console.print(f"[yellow]note:[/] {model}, {op.point.name}: {flag}")
+
+
 def _print_audit(audit, console: Console) -> None:
+    _print_thresholds(audit, console)
     for item in audit.results:
         op = item.operating_points[0]
         table = Table(title=f"{item.model} by {item.attribute}: {op.point.name}, threshold "
@@ -238,6 +256,8 @@ def images(
     group: list[str] = typer.Option(..., "--group", help="Label column of the manifest; repeat per attribute."),
     cross: list[str] = typer.Option([], "--cross", help="Also audit an intersection, e.g. 'race x gender'."),
     path_column: str = typer.Option("path", "--path-column"),
+    images_folder: Optional[Path] = typer.Option(None, "--images", help="Folder the manifest's relative paths are "
+                                                                         "in (default: the manifest's folder)."),
     subject_column: str = typer.Option("subject", "--subject-column"),
     one_per_person: bool = typer.Option(False, "--one-image-per-person",
                                         help="No subject column: every image is a different person (FMR only)."),
@@ -270,7 +290,7 @@ def images(
 
     console = Console()
     parsed = read_images_manifest(manifest, path_column=path_column, subject_column=subject_column, groups=group,
-                                  label_source=label_source, one_per_person=one_per_person)
+                                  label_source=label_source, one_per_person=one_per_person, images=images_folder)
     base = _verification_config(policy="target-fmr", target_fmr=target_fmr, threshold=None,
                                 scale=ScoreScale.SIMILARITY, extra_targets=extra_targets, rates_over="nonmated-mated",
                                 bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
@@ -319,9 +339,9 @@ def pairs_manifest(
 
 
 def read_images_manifest(manifest: Path, *, path_column: str, subject_column: str, groups: list[str],
-                         label_source: list[str], one_per_person: bool):
+                         label_source: list[str], one_per_person: bool, images: Optional[Path] = None):
     from unseen.audit.scoring import read_manifest
 
     return read_manifest(manifest, path_column=path_column, subject_column=None if one_per_person else subject_column,
                          groups=tuple(groups), label_sources=_label_sources(label_source),
-                         one_image_per_subject=one_per_person)
+                         one_image_per_subject=one_per_person, images=images)

@@ -66,7 +66,7 @@ def _point_block(result: OperatingPointResult, audit: ModelAttributeAudit) -> di
             "own_threshold": groups.group_threshold[k], "threshold_shift": groups.threshold_shift[k],
             "fmr_holm_p": groups.fmr_p_holm[k] if len(groups.fmr_p_holm) else None,
             "fnmr_holm_p": groups.fnmr_p_holm[k] if len(groups.fnmr_p_holm) else None,
-            "d_prime": scores.d_prime[k],
+            "d_prime": scores.d_prime[k], "auc": scores.auc[k],
             "flags": list(groups.flags[k]),
         }
     target = point.target_fmr if point.target_fmr is not None else result.global_fmr
@@ -110,7 +110,7 @@ def report_data(audit: VerificationAudit, *, title: str = "", extra: dict[str, A
                                for op in primary.operating_points]
         block["analyses"] = [_point_block(op, item) for item in items for op in item.operating_points]
         block["score_level"] = {
-            item.attribute: {name: {"d_prime": item.scores.d_prime[k],
+            item.attribute: {name: {"d_prime": item.scores.d_prime[k], "auc": item.scores.auc[k],
                                     "det": {"threshold": item.scores.det[k].thresholds, "fmr": item.scores.det[k].fmr,
                                             "fnmr": item.scores.det[k].fnmr}}
                              for k, name in enumerate(item.scores.names)}
@@ -129,7 +129,8 @@ def report_data(audit: VerificationAudit, *, title: str = "", extra: dict[str, A
             "notes": list(audit.notes),
         },
         "method": {
-            "operating_points": [p.name for p in config.operating_points],
+            "operating_points": list(dict.fromkeys(op.point.name for item in audit.results
+                                                   for op in item.operating_points)),
             "skipped_targets": list(audit.skipped_targets),
             "rates_over": config.rates_over.value,
             "alpha": config.alpha,
