@@ -265,9 +265,12 @@ def _plain_summary(audit: VerificationAudit) -> list[str]:
         text = (f"Model {model}, grouped by {item.attribute}: one threshold ({op.threshold_input_scale:.4g}) {how}. "
                 + " ".join(_ratio_sentence(op)))
         for other in item.operating_points[1:]:
-            text += (f" At {other.point.name} (threshold {other.threshold_input_scale:.4g}), all pairs' FMR is "
-                     f"{other.global_fmr:.2g}: " + " ".join(_ratio_sentence(other)))
-        paragraphs.append(text)
+            rates = f"FMR {other.global_fmr:.2g}" + (f", FNMR {other.global_fnmr:.2g}" if other.n_mated else "")
+            text += (f" At {other.point.name} (threshold {other.threshold_input_scale:.4g}), all pairs: {rates}. "
+                     + " ".join(_ratio_sentence(other)))
+        if len(item.scores.names) < 2:
+            text += " There is one group only, so nothing is compared between groups."
+        paragraphs.append(text.strip())
     if audit.n_mated == 0:
         paragraphs.append("Every comparison here is between two different people, so only false matches can be "
                           "measured; nothing is said about failures to recognise the same person.")
