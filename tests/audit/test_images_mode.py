@@ -253,3 +253,23 @@ def test_pairs_manifest_cli(tmp_path):
     written = pd.read_csv(out)
     assert written.subject.tolist() == ["a1", "a1", "b1"] and set(written.group) == {"all"}
     assert read_manifest(out, groups=("group",)).paths[0] == tmp_path / "a1.jpg"
+
+
+def test_identical_files_are_left_out_and_reported(manifest_path):
+    import shutil
+
+    frame = pd.read_csv(manifest_path)
+    shutil.copy(manifest_path.parent / "s1_0.png", manifest_path.parent / "copy.png")
+    frame = pd.concat([frame, pd.DataFrame([{"path": "copy.png", "subject": "s99", "group": "B", "tone": "dark"}])])
+    frame.to_csv(manifest_path, index=False)
+    manifest = read_manifest(manifest_path, groups=("group",))
+    config = VerificationConfig(operating_points=(OperatingPoint(target_fmr=0.05),), extra_targets=(), n_bootstrap=0)
+    _, embedder, builders = _fakes()
+    result = audit_images(manifest, models=["fake"], config=config, **builders)
+    assert result.audit.n_pairs == 35 * 34 // 2                      # the copy is in no pair
+    assert embedder.calls == 36                                     # but it was enrolled (and found)
+    (copy,) = result.copies
+    assert copy.image.name == "copy.png" and copy.copy_of.name == "s1_0.png"
+    caveat = next(c for c in result.caveats if "byte-identical" in c)
+    assert "different labels" in caveat and "s1_0.png: A vs B" in caveat
+    assert result.report_extra()["identical_copies_left_out"][0]["labels_of_copy_of"] == ["A"]

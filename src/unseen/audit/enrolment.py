@@ -246,20 +246,22 @@ def _face_of(image: np.ndarray, detector: Any, config: EnrolConfig) -> Detection
 
 def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detector: Any,
                  config: EnrolConfig = EnrolConfig(), store: TemplateStore | None = None,
-                 progress: Callable[[int, int, str], None] | None = None,
+                 digests: Sequence[str] | None = None, progress: Callable[[int, int, str], None] | None = None,
                  checkpoint_every: int = CHECKPOINT_EVERY) -> tuple[Enrolment, ...]:
     """Templates of every image for every model in ``embedders`` (name -> embedder).
 
-    ``detector`` is not used (and may be None) with ``FaceSource.WHOLE_IMAGE``. Images found
+    ``detector`` is not used (and may be None) with ``FaceSource.WHOLE_IMAGE`` or when every
+    image is in ``store``. Images found
     in ``store`` are not read again; new templates are added to it and saved every
     ``checkpoint_every`` images and at the end, also when the run is interrupted.
+    ``digests``: the images' `image_digest` values when already known (else computed
+    when there is a store). ``Enrolment.reused`` counts templates taken from the store as
+    it was opened (a file seen twice in one run is embedded once but not counted).
     """
     from unseen.media.image import load
 
     if not embedders:
         raise ConfigError("--model: name at least one recognizer")
-    if config.faces is FaceSource.DETECT and detector is None:
-        raise ConfigError("detector: needed unless faces are taken from the whole image")
     settings = {name: config.settings(name) for name in embedders}
     if store is not None:
         for name in embedders:
@@ -268,14 +270,20 @@ def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detecto
     rows: dict[str, list[np.ndarray]] = {name: [] for name in embedders}
     index: dict[str, list[int]] = {name: [] for name in embedders}
     failed = {name: np.zeros(n, bool) for name in embedders}
+    if digests is not None and len(digests) != n:
+        raise ConfigError(f"digests: expected one per image ({n}), got {len(digests)}")
     reused = dict.fromkeys(embedders, 0)
+    added: set[str] = set()
     since_save = 0
     try:
         for i, path in enumerate(paths):
-            key = image_digest(path) if store is not None else ""
+            key = (digests[i] if digests is not None else image_digest(path)) if store is not None else ""
             stored = {name: store.get(name, key) for name in embedders} if store is not None else {}
             missing = [name for name in embedders if stored.get(name) is None]
             if missing:
+                if config.faces is FaceSource.DETECT and detector is None:
+                    raise ConfigError(f"detector: {Path(path).name} has no stored template, and finding its face "
+                                      "needs a detector (or faces taken from the whole image)")
                 image = load(path).rgb
                 face = _face_of(image, detector, config)
             for name, embedder in embedders.items():
@@ -283,10 +291,11 @@ def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detecto
                     template = embedder.embed(image, face)[0] if len(face) else None
                     if store is not None:
                         store.put(settings[name], key, template, dimension=int(embedder.dimension))
+                        added.add(key)
                 else:
                     was_failed, template = stored[name]
                     template = None if was_failed else template
-                    reused[name] += 1
+                    reused[name] += key not in added
                 if template is None:
                     failed[name][i] = True
                 else:

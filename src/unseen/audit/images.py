@@ -11,13 +11,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from unseen.audit.enrolment import EnrolConfig, Enrolment, FaceSource, TemplateStore, enrol_images, settings_text
+import numpy as np
+
+from unseen.audit.enrolment import (
+    EnrolConfig,
+    Enrolment,
+    FaceSource,
+    TemplateStore,
+    enrol_images,
+    image_digest,
+    settings_text,
+)
 from unseen.audit.scoring import (
     DEFAULT_MAX_NONMATED,
     FailureToEnrol,
     Manifest,
     comparisons_from_images,
     failure_to_enrol,
+    identical_files,
 )
 from unseen.audit.verification import (
     OperatingPoint,
@@ -52,12 +63,23 @@ class ImagesConfig:
 
 
 @dataclass(frozen=True)
+class IdenticalCopy:
+    """An image whose bytes equal an earlier image's: left out of every pair."""
+
+    image: Path
+    copy_of: Path
+    labels: tuple[str, ...]
+    labels_of_original: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ImagesAudit:
     audit: VerificationAudit
     enrolments: tuple[Enrolment, ...]
     failures: tuple[FailureToEnrol, ...]
     caveats: tuple[str, ...]
     enrolment_notes: tuple[str, ...]
+    copies: tuple[IdenticalCopy, ...] = ()
 
     def failure_records(self) -> dict[str, Any]:
         """``{model: {attribute: {group: {images, failed, rate}}}}``."""
@@ -82,6 +104,9 @@ class ImagesAudit:
                               "customary_thresholds": {e.model: {"value": e.customary_threshold,
                                                                  "metric": e.metric.value}
                                                        for e in self.enrolments}},
+                "identical_copies_left_out": [{"image": str(c.image), "copy_of": str(c.copy_of),
+                                               "labels": list(c.labels), "labels_of_copy_of": list(c.labels_of_original)}
+                                              for c in self.copies],
                 "caveats": list(self.caveats)}
 
 
@@ -104,13 +129,36 @@ def _people_caveats(manifest: Manifest, attributes: Sequence[str]) -> list[str]:
     return caveats
 
 
-def _caveats(manifest: Manifest, comparisons, failures: Sequence[FailureToEnrol],
-             attributes: Sequence[str]) -> tuple[str, ...]:
+def _copies(manifest: Manifest, digests: Sequence[str]) -> tuple[IdenticalCopy, ...]:
+    first = identical_files(digests)
+    return tuple(IdenticalCopy(manifest.paths[i], manifest.paths[first[i]], tuple(manifest.labels[i]),
+                               tuple(manifest.labels[first[i]]))
+                 for i in np.flatnonzero(first >= 0))
+
+
+def _copies_caveat(manifest: Manifest, copies: Sequence[IdenticalCopy]) -> str:
+    differ = [c for c in copies if c.labels != c.labels_of_original]
+    text = (f"{len(copies)} image(s) are byte-identical copies of another image in the manifest (the same photo "
+            "twice, e.g. " + ", ".join(f"{c.image.name} = {c.copy_of.name}" for c in copies[:3])
+            + "); the copies are left out of every pair, which would otherwise compare a photo with itself.")
+    if differ:
+        text += (f" In {len(differ)} of them the two copies carry different labels ("
+                 + "; ".join(f"{c.copy_of.name}: {'/'.join(c.labels_of_original)} vs {'/'.join(c.labels)}"
+                             for c in differ[:3])
+                 + "): the labels are noisy.")
+    text += " Other photos of one person (not identical files) cannot be found this way and may remain."
+    return text
+
+
+def _caveats(manifest: Manifest, comparisons, failures: Sequence[FailureToEnrol], attributes: Sequence[str],
+             copies: Sequence[IdenticalCopy]) -> tuple[str, ...]:
     caveats = _people_caveats(manifest, attributes)
     if comparisons.n_mated == 0:
         caveats.append("Each image is taken to be a different person, so every pair is non-mated: only false match "
                        "rates are measured, nothing about failing to recognise the same person (no FNMR). If the "
                        "same person appears twice (datasets have duplicates), their pair counts as a false match.")
+    if copies:
+        caveats.append(_copies_caveat(manifest, copies))
     counted = set()
     for f in failures:
         if f.failed.sum() and f.model not in counted:
@@ -149,10 +197,13 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
     embedders = {name: build_embedder(name) for name in models}
     detector = build_detector(images.enrol.detector) if images.enrol.faces is FaceSource.DETECT else None
     store = TemplateStore.open(images.templates) if images.templates is not None else None
+    digests = [image_digest(path) for path in manifest.paths]
+    copies = _copies(manifest, digests)
     enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
-                              store=store, progress=progress)
+                              store=store, digests=digests, progress=progress)
     comparisons = comparisons_from_images(manifest, enrolments, [embedders[m] for m in models],
-                                          max_nonmated=images.max_nonmated, seed=config.seed)
+                                          max_nonmated=images.max_nonmated, seed=config.seed,
+                                          exclude=identical_files(digests) >= 0)
     if images.customary:
         config = replace(config, operating_points=(*config.operating_points, *_customary_points(enrolments)))
     attributes = tuple(attributes or manifest.attributes)
@@ -163,5 +214,5 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
         reused = ", ".join(f"{e.model} {e.reused}" for e in enrolments)
         notes.append(f"Templates kept in {store.path.name}; reused from earlier runs: {reused} of {len(manifest)} "
                      "images.")
-    return ImagesAudit(audit, enrolments, failures, _caveats(manifest, comparisons, failures, attributes),
-                       tuple(notes))
+    return ImagesAudit(audit, enrolments, failures, _caveats(manifest, comparisons, failures, attributes, copies),
+                       tuple(notes), copies)

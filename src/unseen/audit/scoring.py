@@ -270,12 +270,28 @@ def pair_scores(templates: np.ndarray, plan: PairPlan, *, embedder: Any) -> np.n
     return out
 
 
+def identical_files(digests: Sequence[str]) -> np.ndarray:
+    """For each file, the index of the first earlier file with the same bytes (same
+    `unseen.audit.enrolment.image_digest`), else -1."""
+    first: dict[str, int] = {}
+    out = np.full(len(digests), -1, np.int64)
+    for i, digest in enumerate(digests):
+        out[i] = first.setdefault(digest, i)
+        if out[i] == i:
+            out[i] = -1
+    return out
+
+
 def comparisons_from_images(manifest: Manifest, enrolments: Sequence[Enrolment], embedders: Sequence[Any], *,
-                            max_nonmated: int = DEFAULT_MAX_NONMATED, seed: int = 0) -> Comparisons:
-    """The comparisons of the images every model enrolled (others are failures to enrol)."""
+                            max_nonmated: int = DEFAULT_MAX_NONMATED, seed: int = 0,
+                            exclude: np.ndarray | None = None) -> Comparisons:
+    """The comparisons of the images every model enrolled (others are failures to enrol),
+    leaving out the images marked in ``exclude`` (e.g. identical copies of another)."""
     enrolled = np.ones(len(manifest), bool)
     for enrolment in enrolments:
         enrolled &= ~enrolment.failed
+    if exclude is not None:
+        enrolled &= ~np.asarray(exclude, bool)
     images = np.flatnonzero(enrolled)
     plan = plan_pairs(manifest.subjects[images], max_nonmated=max_nonmated, rng=np.random.default_rng(seed))
     columns = []
@@ -285,18 +301,21 @@ def comparisons_from_images(manifest: Manifest, enrolments: Sequence[Enrolment],
         templates = enrolment.templates[row_of[images]]
         columns.append(pair_scores(templates, plan, embedder=embedder))
     a, b = images[plan.a], images[plan.b]
-    note = (f"{len(images)} of {len(manifest)} images enrolled by every model; {int(plan.mated.sum()):,} mated pairs "
+    left_out = int(np.sum(exclude)) if exclude is not None else 0
+    note = (f"{len(images)} of {len(manifest)} images enrolled by every model"
+            + (f" and compared ({left_out} identical copies left out)" if left_out else "")
+            + f"; {int(plan.mated.sum()):,} mated pairs "
             f"(all); " + (f"{int((~plan.mated).sum()):,} non-mated pairs sampled uniformly at random (seed {seed}) "
                           f"from {plan.n_nonmated_possible:,}" if plan.sampled
                           else f"all {plan.n_nonmated_possible:,} non-mated pairs"))
     provenance = Provenance(source=manifest.source, label_sources=manifest.label_sources, notes=(note,))
-    subject_names, subject_codes = _codes(manifest.subjects)
+    subject_names, subject_codes = _codes(manifest.subjects[images])   # people in some pair only
     group_names, label_codes = [], np.zeros(manifest.labels.shape, np.int64)
     for i in range(len(manifest.attributes)):
         names, label_codes[:, i] = _codes(manifest.labels[:, i])
         group_names.append(names)
     return Comparisons(scores=np.column_stack(columns), models=tuple(e.model for e in enrolments), mated=plan.mated,
-                       subject_a=subject_codes[a], subject_b=subject_codes[b], subject_names=subject_names,
+                       subject_a=subject_codes[plan.a], subject_b=subject_codes[plan.b], subject_names=subject_names,
                        attributes=manifest.attributes, labels_a=label_codes[a], labels_b=label_codes[b],
                        group_names=tuple(group_names), scales=tuple(e.scale for e in enrolments), ordered=False,
                        provenance=provenance)
