@@ -225,6 +225,7 @@ def test_images_cli_with_fake_models(manifest_path, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["failure_to_enrol"]["fake"]["group"]["B"]["failed"] == 1
+    assert [p.rsplit("/", 1)[-1] for p in data["failure_to_enrol_images"]["fake"]] == ["s0_0.png"]
     thresholds = data["models"]["fake"]["thresholds"]
     assert [t["operating_point"] for t in thresholds] == ["FMR 0.05", "FMR 0.1", "customary distance 10"]
     assert thresholds[2]["value"] == 10.0 and thresholds[2]["policy"] == "fixed"

@@ -163,6 +163,8 @@ def test_no_mated_pairs_is_an_fmr_only_audit():
     config = VerificationConfig(operating_points=(OperatingPoint(target_fmr=0.05),), extra_targets=(), n_bootstrap=30)
     op = audit_verification(comparisons, config=config).results[0].operating_points[0]
     assert np.isnan(op.groups.fnmr).all() and np.isfinite(op.groups.fmr).all()
+    assert np.isnan(op.groups.accuracy).all()          # 1 - FMR is not an accuracy
+    assert np.isnan(op.summary["ser"]) and np.isnan(op.summary["std"]) and np.isfinite(op.summary["fmr_max_min"])
     assert op.global_fmr <= 0.05
     with pytest.raises(ConfigError, match="mated"):
         audit_verification(comparisons, config=VerificationConfig(operating_points=(OperatingPoint(policy="eer"),),
@@ -221,3 +223,11 @@ def test_fixed_threshold_replicates_match_brute_force_weights(unit):
 def test_roc_auc_counts_ties_half(mated, nonmated, expected):
     value = roc_auc(mated=np.array(mated), nonmated=np.array(nonmated))
     assert value == pytest.approx(expected, nan_ok=True)
+
+
+@pytest.mark.parametrize(("p", "replicates", "text"), [(0.0, 1000, "p < 0.001"), (0.02, 1000, "p = 0.02"),
+                                                      (0.0, 0, "p = 0")])
+def test_bootstrap_p_values_are_never_printed_as_zero(p, replicates, text):
+    from unseen.audit.verification import _p_text
+
+    assert _p_text(p, replicates) == text

@@ -80,6 +80,7 @@ class ImagesAudit:
     caveats: tuple[str, ...]
     enrolment_notes: tuple[str, ...]
     copies: tuple[IdenticalCopy, ...] = ()
+    paths: tuple[Path, ...] = ()
 
     def failure_records(self) -> dict[str, Any]:
         """``{model: {attribute: {group: {images, failed, rate}}}}``."""
@@ -99,6 +100,8 @@ class ImagesAudit:
     def report_extra(self) -> dict[str, Any]:
         """What the JSON report adds for the images mode."""
         return {"failure_to_enrol": self.failure_records(),
+                "failure_to_enrol_images": {e.model: [str(self.paths[i]) for i in np.flatnonzero(e.failed)]
+                                            for e in self.enrolments} if self.paths else {},
                 "enrolment": {"notes": list(self.enrolment_notes),
                               "templates_reused": {e.model: e.reused for e in self.enrolments},
                               "customary_thresholds": {e.model: {"value": e.customary_threshold,
@@ -154,9 +157,9 @@ def _caveats(manifest: Manifest, comparisons, failures: Sequence[FailureToEnrol]
              copies: Sequence[IdenticalCopy]) -> tuple[str, ...]:
     caveats = _people_caveats(manifest, attributes)
     if comparisons.n_mated == 0:
-        caveats.append("Each image is taken to be a different person, so every pair is non-mated: only false match "
-                       "rates are measured, nothing about failing to recognise the same person (no FNMR). If the "
-                       "same person appears twice (datasets have duplicates), their pair counts as a false match.")
+        caveats.append("Each image is taken to be a different person, as the manifest says: where one person "
+                       "appears in two photos (datasets have such duplicates), their pair counts as a false match, "
+                       "so the false match rates here can only be too high, never too low, on that account.")
     if copies:
         caveats.append(_copies_caveat(manifest, copies))
     counted = set()
@@ -215,4 +218,4 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
         notes.append(f"Templates kept in {store.path.name}; reused from earlier runs: {reused} of {len(manifest)} "
                      "images.")
     return ImagesAudit(audit, enrolments, failures, _caveats(manifest, comparisons, failures, attributes, copies),
-                       tuple(notes), copies)
+                       tuple(notes), copies, manifest.paths)

@@ -946,7 +946,8 @@ def _rates_from(rep: _Replicates, engine: _Engine, rates_over: RatesOver) -> dic
         fmr = fm / nm
         fnmr = fnm / m
         all_pairs = nm + m
-        accuracy = (all_pairs - fm - fnm) / all_pairs
+        # without mated pairs a group's "accuracy" would be 1 - FMR: not an accuracy, so none
+        accuracy = np.where(m > 0, (all_pairs - fm - fnm) / all_pairs, np.nan)
         if rates_over is RatesOver.ALL_PAIRS:
             fmr_fed, fnmr_fed = fm / all_pairs, fnm / all_pairs
         else:
@@ -981,7 +982,13 @@ def _interval(replicates: np.ndarray | None, observed_zero: np.ndarray, n: np.nd
     return out
 
 
-def _group_flags(names, fm, fnm, nm, m, target, p_fmr, p_fnmr, level) -> tuple[tuple[str, ...], ...]:
+def _p_text(p: float, replicates: int) -> str:
+    """A bootstrap p-value as the replicates can support it: never "0"."""
+    return f"p < {1 / replicates:.2g}" if p == 0 and replicates > 0 else f"p = {p:.2g}"
+
+
+def _group_flags(names, fm, fnm, nm, m, target, p_fmr, p_fnmr, level,
+                 replicates: int) -> tuple[tuple[str, ...], ...]:
     flags = []
     for k in range(len(names)):
         items = []
@@ -1001,9 +1008,9 @@ def _group_flags(names, fm, fnm, nm, m, target, p_fmr, p_fnmr, level) -> tuple[t
         elif fnm[k] < uncertainty.DODDINGTON_ERRORS:
             items.append(f"only {int(fnm[k])} false non-matches (< 30): FNMR uncertain by more than +-30%")
         if np.isfinite(p_fmr[k]) and p_fmr[k] < 1 - level:
-            items.append(f"FMR differs from all pairs' (Holm-adjusted p = {p_fmr[k]:.2g})")
+            items.append(f"FMR differs from all pairs' (Holm-adjusted {_p_text(p_fmr[k], replicates)})")
         if np.isfinite(p_fnmr[k]) and p_fnmr[k] < 1 - level:
-            items.append(f"FNMR differs from all pairs' (Holm-adjusted p = {p_fnmr[k]:.2g})")
+            items.append(f"FNMR differs from all pairs' (Holm-adjusted {_p_text(p_fnmr[k], replicates)})")
         flags.append(tuple(items))
     return tuple(flags)
 
@@ -1048,7 +1055,8 @@ def _assemble(model: str, attribute: str, point: OperatingPoint, observed: _Repl
     p_fmr = _holm_p(reps["fmr"] if reps else None, overall_fmr) if reps else np.full(len(names), np.nan)
     p_fnmr = _holm_p(reps["fnmr"] if reps else None, overall_fnmr) if reps and m.sum() > 0 \
         else np.full(len(names), np.nan)
-    flags = _group_flags(names, fm, fnm, nm, m, point.target_fmr, p_fmr, p_fnmr, level)
+    flags = _group_flags(names, fm, fnm, nm, m, point.target_fmr, p_fmr, p_fnmr, level,
+                         len(boot.threshold) if boot is not None else 0)
     groups = GroupRates(
         names=names, fmr=obs["fmr"][0], fnmr=obs["fnmr"][0], accuracy=obs["accuracy"][0],
         fmr_ci=fmr_ci, fnmr_ci=fnmr_ci, accuracy_ci=accuracy_ci,

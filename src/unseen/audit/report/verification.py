@@ -239,8 +239,11 @@ def _ratio_sentence(result: OperatingPointResult) -> list[str]:
                              f"{groups.names[low]} had none in {int(counts[low]):,} comparisons, so the gap is at "
                              f"least {values[high] / intervals[low][1]:.1f} times.")
             continue
+        interval = result.summary.interval("fmr_max_min" if rate == "false match rate" else "fnmr_max_min")
+        spread = (f" (interval of this ratio {interval[0]:.3g} to {interval[1]:.3g})"
+                  if np.all(np.isfinite(interval)) else "")
         sentences.append(f"The {rate} of {groups.names[high]} ({values[high]:.2g}) was {values[high] / values[low]:.1f} "
-                         f"times that of {groups.names[low]} ({values[low]:.2g}).")
+                         f"times that of {groups.names[low]} ({values[low]:.2g}){spread}.")
     return sentences
 
 
