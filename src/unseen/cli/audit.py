@@ -106,9 +106,10 @@ def _print_thresholds(audit, console: Console) -> None:
         for column in ("operating point", "threshold", "interval", "FMR, all pairs", "FNMR, all pairs"):
             table.add_column(column, justify="left" if column == "operating point" else "right")
         for op in item.operating_points:
+            fixed = op.point.policy.value == "fixed"
             table.add_row(op.point.name, f"{op.threshold_input_scale:.4g}",
-                          f"{_fmt(op.threshold_ci[0])}-{_fmt(op.threshold_ci[1])}", _fmt(op.global_fmr),
-                          _fmt(op.global_fnmr))
+                          "fixed" if fixed else f"{_fmt(op.threshold_ci[0])}-{_fmt(op.threshold_ci[1])}",
+                          _fmt(op.global_fmr), _fmt(op.global_fnmr))
         console.print(table)
         for op in item.operating_points:
             for flag in op.flags:
