@@ -199,4 +199,5 @@ def with_landmarks(image: np.ndarray, faces: Detections, predictor: ShapePredict
         return faces
     landmarks = faces.landmarks.copy()
     landmarks[missing] = predictor.landmarks(image, faces.xyxy[missing])
-    return faces._replace(landmarks=landmarks)
+    return Detections(xyxy=faces.xyxy, score=faces.score, landmarks=landmarks, source=faces.source,
+                      track_id=faces.track_id)

@@ -19,7 +19,7 @@ import numpy as np
 
 from unseen.errors import ConfigError, InputFileError, ModelUnavailableError
 from unseen.faces.embedders.align import ARCFACE_SIZE, ShapePredictor, align, with_landmarks
-from unseen.faces.embedders.base import Comparisons, Metric, check_faces, l2_normalised
+from unseen.faces.embedders.base import Metric, TemplateScoring, check_faces, l2_normalised
 from unseen.faces.types import Detections
 
 PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -34,7 +34,7 @@ class PixelScaling(str, Enum):
     RAW = "raw"  # 0..255 as floats, for graphs that normalise inside (older MXNet exports)
 
 
-class ArcFaceONNX(Comparisons):
+class ArcFaceONNX(TemplateScoring):
     """An ArcFace-style ONNX recognizer; the file is read lazily on first use.
 
     A missing file is reported at once; a file that is not ONNX, or whose input is not
@@ -79,11 +79,12 @@ class ArcFaceONNX(Comparisons):
 
     def _check_input(self, session) -> None:
         inputs = session.get_inputs()
-        shape = tuple(inputs[0].shape) if len(inputs) == 1 else ()
-        fixed = [dim if isinstance(dim, int) else None for dim in shape]
+        shapes = [tuple(item.shape) for item in inputs]
+        fixed = [dim if isinstance(dim, int) else None for dim in shapes[0]] if len(shapes) == 1 else []
         if len(fixed) != 4 or any(got is not None and got != want for got, want in zip(fixed[1:], EXPECTED_INPUT[1:])):
+            described = ", ".join(str(shape) for shape in shapes) or "none"
             raise InputFileError(
-                f"{self.model_path}: the model takes {len(inputs)} input(s) of shape {shape}, expected one input "
+                f"{self.model_path}: the model's inputs have shapes {described}, expected one input "
                 f"of shape (N, 3, {ARCFACE_SIZE}, {ARCFACE_SIZE}); export the recognizer with an NCHW "
                 f"{ARCFACE_SIZE}x{ARCFACE_SIZE} RGB input")
 
