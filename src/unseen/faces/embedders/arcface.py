@@ -1,7 +1,7 @@
 """Any ArcFace-style recognizer the user brings as an ONNX file: cosine similarity.
 
-No ArcFace weights ship with unseen (none are published under a licence that allows it),
-so the user passes a file, e.g. an insightface ``w600k_r50.onnx``. The model must take
+unseen ships no ArcFace weights, so the user passes a file, e.g. insightface's
+``w600k_r50.onnx`` (mind its licence). The model must take
 (N, 3, 112, 112) RGB faces aligned by five landmarks to the standard ArcFace template and
 return one vector per face. Pixels are scaled as (x - 127.5) / 127.5 unless the graph does
 that itself (its first nodes subtract and multiply), in which case it gets 0..255 values.
@@ -63,8 +63,7 @@ class ArcFaceONNX(TemplateScoring):
     def dimension(self) -> int:
         """Length of the model's templates (read from the file, which loads it)."""
         self._model()
-        assert self._dimension is not None
-        return self._dimension
+        return int(self._dimension)  # type: ignore[arg-type]  # set by _model
 
     def _model(self):
         if self._session is None:
