@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from unseen.cli import detect, redact
+from unseen.cli import audit, detect, redact
 from unseen.errors import ExitCode, UnseenError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 detect.register(app)
+audit.register(app)
 redact.register(app)
 
 

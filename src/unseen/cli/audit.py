@@ -1,0 +1,229 @@
+"""`unseen audit ...`: the audit sub-commands. Each parses, calls one library function, prints.
+
+Other audit modules add their own command to `audit_app` (e.g. ``audit detection``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from unseen.errors import ConfigError
+
+audit_app = typer.Typer(
+    name="audit",
+    help="Measure how unequally a face recognition or detection system treats demographic groups.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _pairs(value: Optional[str], option: str) -> Optional[tuple[str, str]]:
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"{option}: expected two column names separated by a comma, got {value!r}")
+    return parts[0], parts[1]
+
+
+def _label_sources(values: list[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values:
+        attribute, sep, how = value.partition("=")
+        if not sep or not attribute or not how:
+            raise ConfigError(f"--label-source: expected ATTRIBUTE=HOW (e.g. race=annotator), got {value!r}")
+        out.append((attribute.strip(), how.strip()))
+    return tuple(out)
+
+
+def _targets(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"--extra-targets: expected comma-separated rates like 1e-3,1e-5, got {text!r}") from None
+
+
+def _verification_config(*, policy: str, target_fmr: float, threshold: Optional[float], scale, extra_targets: str,
+                         rates_over: str, bootstrap: int, bootstrap_unit: Optional[str], seed: int, level: float,
+                         extra_points=()):
+    from unseen.audit.verification import OperatingPoint, ThresholdPolicy, VerificationConfig
+
+    parsed = ThresholdPolicy.parse(policy, argument="--threshold-policy")
+    similarity_threshold = None if threshold is None else float(scale.to_similarity(threshold))
+    if threshold is not None and parsed is not ThresholdPolicy.FIXED:
+        raise ConfigError("--threshold: only used with --threshold-policy fixed")
+    primary = OperatingPoint(policy=parsed, target_fmr=target_fmr, threshold=similarity_threshold)
+    return VerificationConfig(operating_points=(primary, *extra_points), extra_targets=_targets(extra_targets),
+                              rates_over=rates_over, n_bootstrap=bootstrap, bootstrap_unit=bootstrap_unit,
+                              seed=seed, level=level)
+
+
+def _progress_runner(console: Console):
+    from rich.progress import Progress
+
+    progress = Progress(console=console, transient=True)
+    task = progress.add_task("auditing", total=None)
+
+    def update(done: int, total: int, message: str) -> None:
+        progress.update(task, completed=done, total=total, description=message)
+
+    return progress, update
+
+
+def _write_outputs(audit, *, json_out, html_out, csv_dir, title, console, caveats=(), extra=None) -> None:
+    from unseen.audit.report import verification as report
+
+    if json_out is not None:
+        report.write_json(json_out, audit, title=title, extra=extra)
+        console.print(f"wrote {json_out}")
+    if html_out is not None:
+        report.write_html(html_out, audit, title=title, caveats=caveats)
+        console.print(f"wrote {html_out}")
+    if csv_dir is not None:
+        for path in report.write_csv_tables(csv_dir, audit):
+            console.print(f"wrote {path}")
+
+
+def _fmt(value: float) -> str:
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return f"{value:.3g}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+def _print_audit(audit, console: Console) -> None:
+    for item in audit.results:
+        op = item.operating_points[0]
+        table = Table(title=f"{item.model} by {item.attribute}: {op.point.name}, threshold "
+                            f"{op.threshold_input_scale:.5g}")
+        for column in ("group", "FMR", "FMR interval", "FNMR", "FNMR interval", "accuracy", "notes"):
+            table.add_column(column, justify="left" if column in ("group", "notes") else "right")
+        g = op.groups
+        for k, name in enumerate(g.names):
+            fmr = f"< {_fmt(g.fmr_ci[k][1])}" if g.fmr_bound_only[k] else _fmt(g.fmr[k])
+            fnmr = f"< {_fmt(g.fnmr_ci[k][1])}" if g.fnmr_bound_only[k] else _fmt(g.fnmr[k])
+            table.add_row(name, fmr, f"{_fmt(g.fmr_ci[k][0])}-{_fmt(g.fmr_ci[k][1])}", fnmr,
+                          f"{_fmt(g.fnmr_ci[k][0])}-{_fmt(g.fnmr_ci[k][1])}", _fmt(g.accuracy[k]),
+                          str(len(g.flags[k])) + " flag(s)" if g.flags[k] else "")
+        console.print(table)
+        s = op.summary
+        console.print("  " + ", ".join(f"{n} {_fmt(s[n])}" for n in
+                                       ("fmr_max_min", "fnmr_max_min", "fmr_max_geomean", "fdr", "ir", "garbe",
+                                        "ser", "std")))
+    for note in audit.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+@audit_app.command("scores")
+def scores(
+    file: Path = typer.Argument(..., help="Comparisons table (CSV or Parquet), one row per comparison."),
+    score: list[str] = typer.Option(..., "--score", help="Score column; repeat for several models; NAME:distance marks a distance column."),
+    score_scale: str = typer.Option("similarity", "--score-scale", help="similarity (higher = same) or distance."),
+    mated: Optional[str] = typer.Option(None, "--mated", help="Column: 1 when both sides show the same person."),
+    group: list[str] = typer.Option([], "--group", help="Group column shared by both sides; repeat per attribute."),
+    group_a: Optional[str] = typer.Option(None, "--group-a", help="Group column of side a (with --group-b)."),
+    group_b: Optional[str] = typer.Option(None, "--group-b", help="Group column of side b."),
+    cross: list[str] = typer.Option([], "--cross", help="Also audit an intersection, e.g. 'race x gender'."),
+    subjects: Optional[str] = typer.Option(None, "--subjects", help="Subject-id columns 'id_a,id_b'."),
+    subjects_from: Optional[str] = typer.Option(None, "--subjects-from",
+                                                help="File-name columns 'img_1,img_2' to derive subject ids from."),
+    subject_pattern: Optional[str] = typer.Option(None, "--subject-pattern",
+                                                  help="Regex whose first group is the subject id in a file name."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Second table joined to FILE (e.g. labels)."),
+    on: Optional[str] = typer.Option(None, "--on", help="Key column(s) for --labels, comma-separated."),
+    label_source: list[str] = typer.Option([], "--label-source", help="How labels were obtained: race=annotator."),
+    ordered: bool = typer.Option(False, "--ordered", help="Side a is the enrolled sample, side b the probe."),
+    threshold_policy: str = typer.Option("target-fmr", "--threshold-policy",
+                                         help="target-fmr, fixed, eer, best-accuracy, per-group, accuracy-minus-std."),
+    target_fmr: float = typer.Option(1e-4, "--target-fmr", help="Target FMR for target-fmr and per-group."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Threshold for --threshold-policy fixed."),
+    extra_targets: str = typer.Option("1e-3,1e-5", "--extra-targets", help="Further FMR targets, where supported."),
+    rates_over: str = typer.Option("nonmated-mated", "--rates-over",
+                                   help="Rates fed to FDR/IR/GARBE: nonmated-mated or all-pairs."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates (0: no intervals)."),
+    bootstrap_unit: Optional[str] = typer.Option(None, "--bootstrap-unit", help="subject (default when ids exist) "
+                                                                                "or pair."),
+    seed: int = typer.Option(0, "--seed"),
+    level: float = typer.Option(0.95, "--level", help="Confidence level of intervals."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every figure as JSON here."),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
+    csv_dir: Optional[Path] = typer.Option(None, "--csv", help="Write CSV tables into this folder."),
+    title: str = typer.Option("Verification audit", "--title"),
+) -> None:
+    """Audit verification scores for demographic differentials (NIST FRVT Part 3 method)."""
+    from unseen.audit.comparisons import DEFAULT_SUBJECT_PATTERN, ScoreScale, TableColumns, read_comparisons
+    from unseen.audit.verification import audit_verification
+
+    console = Console()
+    if (group_a is None) != (group_b is None):
+        raise ConfigError("--group-a/--group-b: give both")
+    groups = tuple(group) + ((f"{group_a}:{group_b}",) if group_a else ())
+    if subjects and subjects_from:
+        raise ConfigError("--subjects/--subjects-from: give one of them")
+    scale = ScoreScale.parse(score_scale)
+    columns = TableColumns(
+        scores=tuple(score), mated=mated, groups=groups,
+        subjects=_pairs(subjects or subjects_from, "--subjects" if subjects else "--subjects-from"),
+        subjects_from_files=subjects_from is not None, subject_pattern=subject_pattern or DEFAULT_SUBJECT_PATTERN,
+        scale=scale, ordered=ordered, label_sources=_label_sources(label_source), join=labels,
+        join_on=tuple(c.strip() for c in on.split(",")) if on else ())
+    comparisons = read_comparisons(file, columns=columns)
+    config = _verification_config(policy=threshold_policy, target_fmr=target_fmr, threshold=threshold, scale=scale,
+                                  extra_targets=extra_targets, rates_over=rates_over, bootstrap=bootstrap,
+                                  bootstrap_unit=bootstrap_unit, seed=seed, level=level)
+    attributes = list(comparisons.attributes) + list(cross)
+    progress, update = _progress_runner(console)
+    with progress:
+        audit = audit_verification(comparisons, config=config, attributes=attributes, progress=update)
+    _print_audit(audit, console)
+    _write_outputs(audit, json_out=json_out, html_out=html_out, csv_dir=csv_dir, title=title, console=console)
+
+
+@audit_app.command("rates")
+def rates(
+    file: Path = typer.Argument(..., help="Published per-group rates: one row per system, columns FMR.<group> and "
+                                          "FNMR.<group>."),
+    system: Optional[str] = typer.Option(None, "--system", help="Column naming the system (default: the first)."),
+    separator: str = typer.Option(".", "--separator", help="Between the rate and the group in column names."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write one row per system as CSV here."),
+    show: int = typer.Option(10, "--show", help="How many systems to print (sorted by FMR max/geomean)."),
+) -> None:
+    """Summary measures from published per-group FMR/FNMR (no scores needed), with medians."""
+    from unseen.audit.published import audit_published_rates, read_published_rates
+    from unseen.audit.report import write_csv_table, write_report_json
+
+    console = Console()
+    result = audit_published_rates(read_published_rates(file, system_column=system, separator=separator))
+    systems = result.rates.systems
+    order = np.argsort(-result.values[:, result.measures.index("fmr_max_geomean")], kind="stable")
+    table = Table(title=f"{len(systems)} systems, {len(result.rates.groups)} groups ({result.rates.source})")
+    shown = ("fmr_max_min", "fnmr_max_min", "fmr_max_geomean", "fnmr_max_geomean", "fmr_gini", "fnmr_gini",
+             "fdr", "ir", "garbe")
+    table.add_column("system")
+    for name in shown:
+        table.add_column(name, justify="right")
+    for i in order[:show]:
+        table.add_row(systems[i], *(_fmt(result.values[i, result.measures.index(n)]) for n in shown))
+    table.add_row("[bold]median[/]", *(f"[bold]{_fmt(result.median(n))}[/]" for n in shown))
+    console.print(table)
+    console.print("Rates carry the source's rounding; without counts there are no intervals.")
+    rows = [{"system": s, **{m: result.values[i, j] for j, m in enumerate(result.measures)}}
+            for i, s in enumerate(systems)]
+    if json_out is not None:
+        write_report_json(json_out, {"schema": "unseen.audit.rates/1", "source": result.rates.source,
+                                     "groups": list(result.rates.groups), "alpha": result.alpha,
+                                     "medians": dict(zip(result.measures, result.medians)), "systems": rows})
+        console.print(f"wrote {json_out}")
+    if csv_out is not None:
+        write_csv_table(csv_out, rows)
+        console.print(f"wrote {csv_out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")

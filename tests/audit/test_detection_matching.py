@@ -1,0 +1,97 @@
+"""Matching boxes to annotated faces, and rates by face height and skin type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unseen.audit.detection import (
+    HEIGHT_BUCKETS, height_bucket, match_boxes, rates_by, rates_by_height, rates_by_skin,
+)
+from unseen.audit.wider import LabelledFaces, PackBoxes, load_pack, read_boxes
+from unseen.errors import ConfigError
+
+
+def faces_of(per_image, skin=None):
+    image_index = [i for i, boxes in enumerate(per_image) for _ in boxes]
+    xywh = [b for boxes in per_image for b in boxes]
+    attributes = {} if skin is None else {"skin": skin}
+    return LabelledFaces(images=[f"{i}.jpg" for i in range(len(per_image))], image_index=image_index,
+                         face_id=np.arange(len(xywh)), xywh=np.array(xywh, float).reshape(-1, 4),
+                         attributes=attributes)
+
+
+def boxes_of(per_image):
+    return PackBoxes.from_lists(
+        (np.array([b[:4] for b in boxes], float).reshape(-1, 4), np.array([b[4] for b in boxes], float))
+        for boxes in per_image)
+
+
+def test_each_box_finds_at_most_one_face_and_duplicates_are_false_positives():
+    faces = faces_of([[(0, 0, 10, 10), (40, 0, 10, 10)], [(0, 0, 20, 20)]])
+    found = boxes_of([[(0, 0, 10, 10, 0.9), (1, 0, 10, 10, 0.8), (100, 100, 5, 5, 0.7)], []])
+    matches = match_boxes(faces, found)
+    assert matches.detected.tolist() == [True, False, False]
+    assert matches.box_face.tolist() == [0, -1, -1]
+    assert matches.false_positives_per_image().tolist() == [2, 0]
+    assert matches.iou[0] == pytest.approx(1.0) and matches.score[0] == pytest.approx(0.9)
+    assert np.isnan(matches.score[1])
+
+
+def test_best_score_chooses_first_and_falls_back_to_the_next_face():
+    # Two overlapping faces; the better box overlaps both but face 1 most; the weaker box
+    # overlaps face 1 most too, and so falls back to face 0 (still >= 0.5).
+    faces = faces_of([[(0, 0, 10, 10), (2, 0, 10, 10)]])
+    found = boxes_of([[(1.5, 0, 10, 10, 0.6), (2, 0, 10, 10, 0.9)]])
+    matches = match_boxes(faces, found)
+    assert matches.box_face.tolist() == [0, 1]
+    assert matches.detected.all()
+
+
+def test_iou_just_below_half_is_a_miss():
+    faces = faces_of([[(0, 0, 10, 10)]])
+    found = boxes_of([[(0, 0, 4.9, 10, 0.9)]])  # IoU 0.49
+    assert not match_boxes(faces, found).detected[0]
+    assert match_boxes(faces, boxes_of([[(0, 0, 5, 10, 0.9)]])).detected[0]  # IoU 0.5
+
+
+def test_images_must_agree():
+    with pytest.raises(ConfigError, match="images"):
+        match_boxes(faces_of([[(0, 0, 1, 1)]]), boxes_of([[], []]))
+
+
+def test_height_buckets_are_half_open():
+    heights = [0, 9.99, 10, 15.9, 16, 24, 31, 32, 63.9, 64, 500]
+    assert height_bucket(heights).tolist() == ["<10", "<10", "10-16", "10-16", "16-24", "24-32", "24-32",
+                                              "32-64", "32-64", ">=64", ">=64"]
+
+
+def test_rates_pool_skin_types_and_respect_where():
+    skin = ["I", "II", "V", "VI", "VI", "Not Sure", ""]
+    faces = faces_of([[(0, 0, 5, h) for h in (5, 12, 20, 30, 40, 70, 100)]], skin=skin)
+    found = np.array([1, 0, 1, 1, 0, 1, 1], bool)
+    rates = rates_by_skin(faces, found)
+    assert rates["I"] == (1, 1, 1.0) and rates["I-II"] == (1, 2, 0.5)
+    assert rates["V-VI"] == (2, 3, pytest.approx(2 / 3))
+    assert np.isnan(rates["III"][2]) and rates["III-IV"][:2] == (0, 0)
+    limited = rates_by_skin(faces, found, where=np.array([1, 1, 1, 1, 0, 1, 1], bool))
+    assert limited["VI"] == (1, 1, 1.0)
+    by_height = rates_by_height(faces, found)
+    assert by_height.labels == HEIGHT_BUCKETS and by_height.n.tolist() == [1, 1, 1, 1, 1, 2]
+
+
+def test_rates_need_matching_shapes_and_a_skin_column():
+    with pytest.raises(ConfigError, match="differ in shape"):
+        rates_by(np.array(["a"]), np.array([True, False]), [("a", ["a"])])
+    with pytest.raises(ConfigError, match="no 'skin' column"):
+        rates_by_skin(faces_of([[(0, 0, 1, 1)]]), np.array([True]))
+
+
+def test_real_predictions_recall_grows_with_face_size(wider_pack):
+    faces = load_pack(wider_pack)
+    found = read_boxes(wider_pack / "predictions" / "yolov7-face", faces).above(0.5)
+    matches = match_boxes(faces, found)
+    recall = rates_by_height(faces, matches.detected, where=faces.valid).rate
+    assert np.all(np.diff(recall) > 0)
+    assert recall[0] < 0.2 and recall[-1] > 0.85
+    assert 0 < matches.false_positives_per_image().mean() < 5
