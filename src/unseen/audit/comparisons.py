@@ -83,15 +83,13 @@ class Provenance:
 
 
 def _codes(values: Sequence[Any]) -> tuple[tuple[str, ...], np.ndarray]:
-    text = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values],
-                    dtype=object)
-    names, codes = np.unique(text, return_inverse=True)
-    names_list = [str(n) for n in names]
-    if "" in names_list:  # missing label
-        missing = names_list.index("")
-        codes = np.where(codes == missing, -1, codes - (codes > missing))
-        names_list.pop(missing)
-    return tuple(names_list), codes.astype(np.int64)
+    """Sorted distinct labels (as text) and each value's code; missing or empty -> -1."""
+    import pandas as pd
+
+    text = pd.Series(np.asarray(values, dtype=object)).astype("string")
+    text = text.mask(text.str.len() == 0)
+    codes, names = pd.factorize(text, sort=True, use_na_sentinel=True)
+    return tuple(str(n) for n in names), codes.astype(np.int64)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -18,8 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 detect.register(app)
-audit.register(app)
 redact.register(app)
+audit.register(app)
 
 
 def main() -> None:

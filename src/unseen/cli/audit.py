@@ -227,3 +227,60 @@ def rates(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("images")
+def images(
+    manifest: Path = typer.Argument(..., help="CSV manifest: image path, subject id, group label columns."),
+    model: list[str] = typer.Option(..., "--model", help="Recognizer name (see `unseen models`); repeatable."),
+    detector: str = typer.Option("centerface", "--detector", help="Face detector used before embedding."),
+    group: list[str] = typer.Option(..., "--group", help="Label column of the manifest; repeat per attribute."),
+    cross: list[str] = typer.Option([], "--cross", help="Also audit an intersection, e.g. 'race x gender'."),
+    path_column: str = typer.Option("path", "--path-column"),
+    subject_column: str = typer.Option("subject", "--subject-column"),
+    one_per_person: bool = typer.Option(False, "--one-image-per-person",
+                                        help="No subject column: every image is a different person (FMR only)."),
+    label_source: list[str] = typer.Option([], "--label-source", help="How labels were obtained: race=perceived."),
+    target_fmr: float = typer.Option(1e-4, "--target-fmr"),
+    extra_targets: str = typer.Option("1e-3,1e-5", "--extra-targets"),
+    customary: bool = typer.Option(True, "--customary/--no-customary",
+                                   help="Also audit at each model's customary threshold."),
+    max_nonmated: int = typer.Option(20_000_000, "--max-nonmated", help="Sample non-mated pairs above this count."),
+    bootstrap: int = typer.Option(1000, "--bootstrap"),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: Optional[Path] = typer.Option(None, "--json"),
+    html_out: Optional[Path] = typer.Option(None, "--html"),
+    csv_dir: Optional[Path] = typer.Option(None, "--csv"),
+    title: str = typer.Option("Verification audit from images", "--title"),
+) -> None:
+    """Detect, embed and compare the manifest's images, then audit like `audit scores`."""
+    from unseen.audit.comparisons import ScoreScale
+    from unseen.audit.images import audit_images
+    from unseen.faces.registry import build_detector, build_embedder
+
+    console = Console()
+    parsed = read_images_manifest(manifest, path_column=path_column, subject_column=subject_column, groups=group,
+                                  label_source=label_source, one_per_person=one_per_person)
+    base = _verification_config(policy="target-fmr", target_fmr=target_fmr, threshold=None,
+                                scale=ScoreScale.SIMILARITY, extra_targets=extra_targets, rates_over="nonmated-mated",
+                                bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
+    progress, update = _progress_runner(console)
+    with progress:
+        result = audit_images(parsed, models=model, build_embedder=build_embedder,
+                              detector=build_detector(detector), config=base, customary=customary,
+                              attributes=list(group) + list(cross), max_nonmated=max_nonmated, progress=update)
+    _print_audit(result.audit, console)
+    for fte in result.failures:
+        console.print(f"failure to enrol, {fte.model} by {fte.attribute}: " + ", ".join(
+            f"{n} {int(f)}/{int(i)}" for n, f, i in zip(fte.names, fte.failed, fte.images)))
+    _write_outputs(result.audit, json_out=json_out, html_out=html_out, csv_dir=csv_dir, title=title,
+                   console=console, caveats=result.caveats, extra={"failure_to_enrol": result.failure_records()})
+
+
+def read_images_manifest(manifest: Path, *, path_column: str, subject_column: str, groups: list[str],
+                         label_source: list[str], one_per_person: bool):
+    from unseen.audit.scoring import read_manifest
+
+    return read_manifest(manifest, path_column=path_column, subject_column=None if one_per_person else subject_column,
+                         groups=tuple(groups), label_sources=_label_sources(label_source),
+                         one_image_per_subject=one_per_person)

@@ -69,8 +69,12 @@ def det_curves_svg(*, curves: Sequence[Curve], marks: Sequence[Curve] = (), titl
         keep = (np.asarray(mark.x) > 0) & (np.asarray(mark.y) > 0)
         axes.plot(np.asarray(mark.x)[keep], np.asarray(mark.y)[keep], marker="o", linestyle="none",
                   color=colour(i), markeredgecolor="black")
-    axes.set_xscale("log")
-    axes.set_yscale("log")
+    drawn = [line for line in axes.get_lines() if len(line.get_xdata())]
+    if drawn:  # a log axis needs at least one positive point
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+    else:
+        axes.text(0.5, 0.5, "no non-zero error rates to draw", ha="center", transform=axes.transAxes)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.grid(True, which="both", alpha=0.3)
@@ -101,7 +105,8 @@ def rates_with_intervals_svg(*, labels: Sequence[str], values: np.ndarray, inter
     y = np.arange(len(labels))[::-1]
     finite = np.concatenate([values[np.isfinite(values) & (values > 0)],
                              intervals[np.isfinite(intervals) & (intervals > 0)]])
-    floor = finite.min() / 3 if log_scale and finite.size else 0.0
+    log_scale = log_scale and finite.size > 0  # nothing positive to place on a log axis
+    floor = finite.min() / 3 if log_scale else 0.0
     for i in range(len(labels)):
         low, high = intervals[i]
         if bounds[i]:
