@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from unseen.audit.wider import (
-    MISSING, LabelledFaces, PackBoxes, load_faces_csv, load_pack, read_boxes, read_wider_txt,
+    MISSING, PROTEST_EVENTS, LabelledFaces, PackBoxes, load_faces_csv, load_pack, read_boxes, read_wider_txt,
     write_jsonl, write_wider_dir, write_wider_txt,
 )
 from unseen.errors import ConfigError, InputFileError
@@ -39,6 +39,7 @@ def test_pack_lists_every_image_and_sorts_faces(tiny_pack):
     assert faces.image_bounds().tolist() == [0, 2, 2, 3]
     assert faces.image_sizes().tolist() == [[64, 48], [32, 32], [40, 30]]
     assert faces.image_event(2) == "" and faces.image_stem(0) == "a"
+    assert faces.event.tolist() == ["1--Crowd", "1--Crowd", ""]
 
 
 def test_labels_stay_as_given_and_missing_stays_missing(tiny_pack):
@@ -189,3 +190,5 @@ def test_real_pack_reads_whole(wider_pack):
     assert (skin != MISSING).sum() == 5078 and (skin == "Not Sure").sum() == 973
     found = read_boxes(wider_pack / "predictions" / "retinaface-fork", faces)
     assert found.found.all() and len(found) > 100_000
+    protest = np.isin(faces.event, PROTEST_EVENTS)
+    assert 0.1 < protest.mean() < 0.5

@@ -24,19 +24,26 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 
-from unseen.audit.coverage import HIDDEN_FRACTION, CoverShape, PackCoverage, pack_coverage
+from unseen.audit.coverage import HIDDEN_FRACTION, CoverShape, PackCoverage, pack_coverage, read_cover_shape
 from unseen.audit.detection import (
     HEIGHT_BUCKETS, IOU_THRESHOLD, SKIN_POOLS, SKIN_TYPES, Matches, height_bucket, match_boxes,
 )
 from unseen.audit.detection_model import MissModel, fit_miss_model
-from unseen.audit.wider import MISSING, SET_NAMES, LabelledFaces, PackBoxes
+from unseen.audit.uncertainty import (
+    ClusterBootstrap, bootstrap_ratio, cluster_sums, holm_adjust, percentile_interval, zero_error_upper_bound,
+)
+from unseen.audit.pack_detect import RECORDING_THRESHOLD
+from unseen.audit.wider import (
+    IMAGES_DIR, MISSING, SET_NAMES, LabelledFaces, PackBoxes, load_faces_csv, load_pack, read_boxes,
+)
 from unseen.audit.wider_eval import WiderAP, wider_ap
-from unseen.errors import ConfigError
+from unseen.errors import ConfigError, InputFileError
 
 NOT_SURE = "Not Sure"
 SKIN = "skin"
@@ -134,7 +141,8 @@ def attribute_groups(faces: LabelledFaces, *, where: np.ndarray) -> list[FaceGro
 def intersection_groups(faces: LabelledFaces, *, where: np.ndarray) -> list[FaceGroup]:
     """Every pair of attributes (skin pooled), "Not Sure" and missing labels left out."""
     labels = _labels_for_groups(faces)
-    names = [n for n in labels if n != SKIN] if SKIN_POOLED in labels else list(labels)
+    names = [SKIN_POOLED] if SKIN_POOLED in labels else []
+    names += [n for n in labels if n not in (SKIN, SKIN_POOLED)]
     groups = []
     for a, b in combinations(names, 2):
         known = where & (labels[a] != MISSING) & (labels[b] != MISSING) & (labels[a] != NOT_SURE) & (labels[b] != NOT_SURE)
@@ -166,56 +174,33 @@ class RateEstimate:
     differs: bool = False
 
 
-def _image_draws(n_images: int, *, replicates: int, rng: np.random.Generator) -> np.ndarray:
-    """(replicates, n_images) how often each image is drawn in each bootstrap replicate."""
-    return rng.multinomial(n_images, np.full(n_images, 1.0 / n_images), size=replicates).astype(np.float64)
-
-
 def _per_image(members: np.ndarray, image_index: np.ndarray, n_images: int) -> np.ndarray:
     """(n_sets, m) faces of each set in each image."""
-    return np.stack([np.bincount(image_index[m], minlength=n_images) for m in members]).astype(np.float64) \
-        if len(members) else np.zeros((0, n_images))
+    if not len(members):
+        return np.zeros((0, n_images))
+    return np.stack([cluster_sums(m, cluster=image_index, n_clusters=n_images) for m in members])
 
 
 def _replicate_rates(draws: np.ndarray, members: np.ndarray, success: np.ndarray,
                      image_index: np.ndarray, n_images: int) -> np.ndarray:
     """(replicates, n_sets) the rate of each set in each replicate (NaN where it is empty)."""
-    totals = draws @ _per_image(members, image_index, n_images).T
-    hits = draws @ _per_image(members & success, image_index, n_images).T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
-
-
-def _interval(replicates: np.ndarray, level: float) -> np.ndarray:
-    """Percentile interval of each column; NaN replicates (an empty group) are left out."""
-    tail = (1 - level) / 2 * 100
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column is a legitimate "undefined"
-        return np.stack([np.nanpercentile(replicates, tail, axis=0),
-                         np.nanpercentile(replicates, 100 - tail, axis=0)], axis=-1)
-
-
-def _zero_failure_bound(n: int, level: float) -> float:
-    """Exact one-sided bound on a failure rate after n trials without failure (~3/n at 95%)."""
-    return 1.0 - (1.0 - level) ** (1.0 / n) if n else float("nan")
+    return bootstrap_ratio(numerator=_per_image(members & success, image_index, n_images).T,
+                           denominator=_per_image(members, image_index, n_images).T, counts=draws)
 
 
 def _p_two_sided(differences: np.ndarray) -> np.ndarray:
-    """Bootstrap p-value of "no difference", ``(count + 1) / (replicates + 1)`` per tail, so
-    it is never reported as 0 when it is only below the bootstrap's resolution."""
-    valid = ~np.isnan(differences)
-    n = valid.sum(axis=0)
-    below = (((differences <= 0) & valid).sum(axis=0) + 1) / (n + 1)
-    above = (((differences >= 0) & valid).sum(axis=0) + 1) / (n + 1)
-    return np.minimum(1.0, 2 * np.minimum(below, above))
+    """p-value of "no difference" from the bootstrap's standard error of the difference
+    (a Wald test): continuous, so Holm's correction over many tests stays meaningful,
+    which counting replicates (resolution 1 / replicates) would not allow."""
+    from scipy.stats import norm
 
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    order = np.argsort(p, kind="stable")
-    adjusted = np.minimum(1.0, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
-    out = np.empty(len(p))
-    out[order] = adjusted
-    return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nanmean(differences, axis=0)
+        spread = np.nanstd(differences, axis=0, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(centre) / spread
+    return np.where(spread > 0, 2 * norm.sf(z), np.where(centre == 0, 1.0, 0.0))
 
 
 @dataclass(frozen=True)
@@ -231,7 +216,7 @@ def _estimate(table: _RateTable, success: np.ndarray, faces: LabelledFaces, draw
     if not table.keys:
         return []
     reps = _replicate_rates(draws, table.members, success, faces.image_index, faces.n_images)
-    ci = _interval(reps, config.level)
+    ci = percentile_interval(reps, level=config.level, axis=0)
     n = table.members.sum(axis=1)
     k = (table.members & success).sum(axis=1)
     p_raw = np.full(len(n), np.nan)
@@ -244,10 +229,10 @@ def _estimate(table: _RateTable, success: np.ndarray, faces: LabelledFaces, draw
         if n[i] < config.min_group_faces:
             flags.append(f"fewer than {config.min_group_faces} faces")
         if n[i] and k[i] == n[i]:
-            low_high = (1.0 - _zero_failure_bound(int(n[i]), config.level), 1.0)
+            low_high = (1.0 - float(zero_error_upper_bound(trials=int(n[i]), level=config.level)), 1.0)
             flags.append(f"no {failures}: interval from the rule of three")
         elif n[i] and k[i] == 0:
-            low_high = (0.0, _zero_failure_bound(int(n[i]), config.level))
+            low_high = (0.0, float(zero_error_upper_bound(trials=int(n[i]), level=config.level)))
         elif n[i] and n[i] - k[i] < 30:
             flags.append(f"fewer than 30 {failures}: wide relative uncertainty")
         testable = (table.rest is not None and n[i] >= config.min_group_faces
@@ -263,7 +248,7 @@ def _holm_flags(estimates: list[RateEstimate], level: float) -> list[RateEstimat
     tested = [i for i, e in enumerate(estimates) if e.p_holm is not None]
     if not tested:
         return estimates
-    adjusted = _holm(np.array([estimates[i].p_holm for i in tested]))
+    adjusted = holm_adjust(np.array([estimates[i].p_holm for i in tested]))
     out = list(estimates)
     for i, p in zip(tested, adjusted):
         e = out[i]
@@ -272,8 +257,8 @@ def _holm_flags(estimates: list[RateEstimate], level: float) -> list[RateEstimat
     return out
 
 
-def _group_table(groups: Sequence[FaceGroup]) -> _RateTable:
-    n = len(groups[0].members) if groups else 0
+def _group_table(groups: Sequence[FaceGroup], n_faces: int) -> _RateTable:
+    n = n_faces
     return _RateTable(keys=[g.key for g in groups],
                       members=np.array([g.members for g in groups], bool).reshape(-1, n),
                       rest=np.array([g.rest for g in groups], bool).reshape(-1, n))
@@ -308,8 +293,8 @@ def _rate_family(success: np.ndarray, faces: LabelledFaces, where: np.ndarray, d
     crossed = intersection_groups(faces, where=where)
     overall = _estimate(_RateTable(keys=["all"], members=where[None, :], rest=None), success, faces, draws,
                         config, failures=failures)[0]
-    tested = _holm_flags(_estimate(_group_table(groups), success, faces, draws, config, failures=failures)
-                         + _estimate(_group_table(crossed), success, faces, draws, config, failures=failures),
+    tested = _holm_flags(_estimate(_group_table(groups, len(faces)), success, faces, draws, config, failures=failures)
+                         + _estimate(_group_table(crossed, len(faces)), success, faces, draws, config, failures=failures),
                          config.level)
     by_group, by_intersection = tested[:len(groups)], tested[len(groups):]
     by_height = _estimate(_bucket_table(faces, where), success, faces, draws, config, failures=failures)
@@ -347,11 +332,12 @@ class DetectionAudit:
     models: dict[str, tuple[MissModel, ...]]
     coverage: CoverageSummary | None
     matches: Matches
+    about: dict[str, str] = field(default_factory=dict)
 
 
 def _mean_per_image(values: np.ndarray, draws: np.ndarray, level: float, key: str) -> RateEstimate:
-    reps = (draws @ values) / draws.sum(axis=1)
-    low, high = _interval(reps[:, None], level)[0]
+    reps = bootstrap_ratio(numerator=values, denominator=np.ones(len(values)), counts=draws)
+    low, high = percentile_interval(reps, level=level)
     return RateEstimate(key=key, n=len(values), k=int(round(values.sum())), value=float(values.mean()),
                         ci=(float(low), float(high)))
 
@@ -373,7 +359,8 @@ def _skin_models(faces: LabelledFaces, detected: np.ndarray, where: np.ndarray, 
 
 def audit_detection(faces: LabelledFaces, boxes: PackBoxes, *, config: DetectionAuditConfig | None = None,
                     cover_shape: CoverShape | str | None = None, image_sizes: np.ndarray | None = None,
-                    progress: Callable[[str], None] | None = None) -> DetectionAudit:
+                    progress: Callable[[str], None] | None = None, about: dict[str, str] | None = None,
+                    ) -> DetectionAudit:
     """Audit ``boxes`` (a detector's, recorded at any threshold up to ``config.threshold``)
     against the labelled ``faces``. Give ``cover_shape`` when the boxes are what a redactor
     covered: every box then counts as covered, whatever its score."""
@@ -383,8 +370,8 @@ def audit_detection(faces: LabelledFaces, boxes: PackBoxes, *, config: Detection
         raise ConfigError(f"audit_detection: boxes cover {boxes.n_images} images, the faces {faces.n_images}")
     if faces.n_images == 0:
         raise ConfigError("audit_detection: the pack has no images")
-    rng = np.random.default_rng(config.seed)
-    draws = _image_draws(faces.n_images, replicates=config.replicates, rng=rng)
+    draws = ClusterBootstrap(strata=np.zeros(faces.n_images)).counts(
+        rng=np.random.default_rng(config.seed), n_replicates=config.replicates).astype(np.float64)
     valid = faces.valid
     step("matching boxes to faces")
     matches = match_boxes(faces, boxes.above(config.threshold), iou_threshold=config.iou_threshold)
@@ -412,125 +399,58 @@ def audit_detection(faces: LabelledFaces, boxes: PackBoxes, *, config: Detection
     return DetectionAudit(
         config=config, n_images=faces.n_images, n_faces=len(faces), n_valid=int(valid.sum()), labelled=labelled,
         recall=recall, false_positives_per_image=_mean_per_image(fp, draws, config.level, "false positives per image"),
-        false_positives=int(fp.sum()), ap=ap, models=models, coverage=coverage, matches=matches)
+        false_positives=int(fp.sum()), ap=ap, models=models, coverage=coverage, matches=matches,
+        about=dict(about or {}))
 
 
-# -- plain records (JSON, CSV) -----------------------------------------------------------
-def _number(value: float | None) -> float | None:
-    """A JSON-safe number: NaN and infinities become None."""
-    if value is None or not np.isfinite(value):
-        return None
-    return float(value)
+def load_labelled_faces(pack: str | Path) -> LabelledFaces:
+    """A WIDER-layout pack folder, or any CSV of labelled boxes (images beside it in
+    ``images/`` when there are any)."""
+    pack = Path(pack)
+    if pack.is_dir():
+        return load_pack(pack)
+    if pack.is_file():
+        images = pack.parent / IMAGES_DIR
+        return load_faces_csv(pack, images_root=images if images.is_dir() else None)
+    raise InputFileError(f"{pack}: no such pack folder or CSV of labelled faces")
 
 
-def rate_record(estimate: RateEstimate) -> dict:
-    return {
-        "value": _number(estimate.value), "ci": [_number(estimate.ci[0]), _number(estimate.ci[1])],
-        "n": estimate.n, "successes": estimate.k, "flags": list(estimate.flags),
-        "p_holm": _number(estimate.p_holm), "differs": estimate.differs,
-    }
+def audit_pack(pack: str | Path, *, boxes: str | Path | None = None, detector: str | None = None,
+               boxes_out: str | Path | None = None, config: DetectionAuditConfig | None = None,
+               threshold: float | None = None, coverage: bool = False, shape: CoverShape | str | None = None,
+               label_sources: dict[str, str] | None = None, on_image: Callable[[int, int], None] | None = None,
+               progress: Callable[[str], None] | None = None) -> DetectionAudit:
+    """Audit a detector on a pack: from its saved ``boxes`` (WIDER txt folder or JSON lines)
+    or by running ``detector`` (its boxes saved under ``boxes_out``, resumable).
 
+    ``threshold`` None means the detector's default, 0.5 for saved boxes, and every box
+    (0) when ``coverage`` says the boxes are what a redactor covered; ``shape`` is then read
+    from ``shape.txt`` beside the boxes unless given.
+    """
+    if (boxes is None) == (detector is None):
+        raise ConfigError("audit_pack: give either boxes (a folder or .jsonl of saved boxes) or a detector name")
+    faces = load_labelled_faces(pack)
+    about = {"pack": str(pack), **{f"labels: {k}": v for k, v in (label_sources or {}).items()}}
+    if detector is not None:
+        from unseen.audit.pack_detect import detect_pack
+        from unseen.faces.registry import build_detector
 
-def _family_record(family: RateFamily) -> dict:
-    return {
-        "groups": {e.key: rate_record(e) for e in (family.overall, *family.by_group, *family.by_intersection)},
-        "by_height": {e.key: rate_record(e) for e in family.by_height},
-        "within_size": {group: {e.key.rsplit(" | height ", 1)[1]: rate_record(e) for e in rows}
-                        for group, rows in family.within_size.items()},
-    }
-
-
-def model_record(model: MissModel) -> dict:
-    return {
-        "model": model.name, "covariates": list(model.covariates), "faces": model.faces, "missed": model.missed,
-        "images": model.images, "level": model.level, "note": model.note,
-        "odds_ratios": [{"variable": o.variable, "level": o.level, "reference": o.reference,
-                         "value": _number(o.value), "ci": [_number(o.ci[0]), _number(o.ci[1])],
-                         "p": _number(o.p_value)} for o in model.odds_ratios],
-    }
-
-
-def audit_record(audit: DetectionAudit, *, about: dict | None = None) -> dict:
-    """The audit as JSON-ready data: ``ap`` {easy, medium, hard}, ``recall`` {group: {value,
-    ci, n, ...}}, ``regression`` odds ratios with intervals, and the rest of the figures."""
-    config = audit.config
-    recall = _family_record(audit.recall)
-    record = {
-        "report": "unseen detection audit",
-        "about": {**(about or {}), "images": audit.n_images, "faces": audit.n_faces,
-                  "valid_faces": audit.n_valid, "labelled_valid_faces": audit.labelled},
-        "method": {
-            "threshold": config.threshold, "iou_threshold": config.iou_threshold,
-            "population": "valid faces: a box with area, not flagged invalid",
-            "matching": "greedy by score; each box to the unmatched face it overlaps most at IoU >= threshold",
-            "bootstrap": {"unit": "image", "replicates": config.replicates, "seed": config.seed,
-                          "level": config.level},
-            "min_group_faces": config.min_group_faces,
-            "tests": "each group against faces with another definite label of the same attribute; "
-                     "Holm's correction over all tests",
-            "ap": "official WIDER FACE protocol over all boxes in the files (scores normalised over "
-                  "the run, +1 pixel IoU, faces outside a set ignored, 1,000 thresholds)",
-        },
-        "ap": None if audit.ap is None else {s.name: _number(s.ap) for s in audit.ap.settings},
-        "ap_faces": None if audit.ap is None else {s.name: s.faces for s in audit.ap.settings},
-        "recall": recall["groups"],
-        "recall_by_height": recall["by_height"],
-        "recall_within_size": recall["within_size"],
-        "false_positives": {"per_image": rate_record(audit.false_positives_per_image),
-                            "total": audit.false_positives, "images": audit.n_images},
-        "regression": {name: {m.name: model_record(m) for m in models} for name, models in audit.models.items()},
-        "coverage": None,
-    }
-    if audit.coverage is not None:
-        hidden = _family_record(audit.coverage.hidden)
-        record["coverage"] = {
-            "shape": audit.coverage.shape.value, "hidden_at": config.hidden_at,
-            "hidden": hidden["groups"], "hidden_by_height": hidden["by_height"],
-            "hidden_within_size": hidden["within_size"],
-            "image_area_covered": rate_record(audit.coverage.covered_share),
-            "image_area_covered_away_from_faces": rate_record(audit.coverage.covered_away_share),
-        }
-    return record
-
-
-RATE_COLUMNS = ("measure", "breakdown", "group", "height", "n", "successes", "value", "ci_low", "ci_high",
-                "p_holm", "differs", "flags")
-
-
-def rate_rows(audit: DetectionAudit) -> list[dict]:
-    """One row per rate (recall, and hidden share when there is coverage), for a CSV."""
-    rows = []
-    families = [("recall", audit.recall)] + ([("hidden", audit.coverage.hidden)] if audit.coverage else [])
-    for measure, family in families:
-        parts = [("overall", [family.overall]), ("group", family.by_group),
-                 ("intersection", family.by_intersection), ("height", family.by_height)]
-        parts += [("within size", rows_) for rows_ in family.within_size.values()]
-        for breakdown, estimates in parts:
-            for e in estimates:
-                group, _, height = e.key.partition(" | height ")
-                if breakdown == "height":
-                    group, height = "all", e.key
-                rows.append({"measure": measure, "breakdown": breakdown, "group": group, "height": height,
-                             "n": e.n, "successes": e.k, "value": _number(e.value), "ci_low": _number(e.ci[0]),
-                             "ci_high": _number(e.ci[1]), "p_holm": _number(e.p_holm), "differs": e.differs,
-                             "flags": "; ".join(e.flags)})
-    return rows
-
-
-ODDS_COLUMNS = ("labels", "model", "variable", "level", "reference", "odds_ratio", "ci_low", "ci_high", "p",
-                "faces", "missed", "note")
-
-
-def odds_rows(audit: DetectionAudit) -> list[dict]:
-    rows = []
-    for labels, models in audit.models.items():
-        for m in models:
-            base = {"labels": labels, "model": m.name, "faces": m.faces, "missed": m.missed, "note": m.note}
-            if not m.odds_ratios:
-                rows.append({**base, "variable": "", "level": "", "reference": "", "odds_ratio": None,
-                             "ci_low": None, "ci_high": None, "p": None})
-            for o in m.odds_ratios:
-                rows.append({**base, "variable": o.variable, "level": o.level, "reference": o.reference,
-                             "odds_ratio": _number(o.value), "ci_low": _number(o.ci[0]),
-                             "ci_high": _number(o.ci[1]), "p": _number(o.p_value)})
-    return rows
+        model = build_detector(detector)
+        out = Path(boxes_out) if boxes_out is not None else Path(f"unseen-boxes-{detector}")
+        found = detect_pack(faces, detector=model, out_dir=out, threshold=min(RECORDING_THRESHOLD, model.default_threshold),
+                            on_image=None if on_image is None else (lambda i, ran: on_image(i + 1, faces.n_images)))
+        operating = model.default_threshold if threshold is None else threshold
+        about.update(detector=detector, boxes=str(out), threshold=f"{operating} ("
+                     + ("the detector's default" if threshold is None else "given") + ")")
+    else:
+        found = read_boxes(boxes, faces)
+        operating = threshold if threshold is not None else (0.0 if coverage else 0.5)
+        about.update(boxes=str(boxes), threshold=f"{operating} (" + (
+            "given" if threshold is not None else "every covered box" if coverage else "default for saved boxes") + ")")
+    cover_shape = None
+    if coverage:
+        cover_shape = CoverShape.parse(shape) if shape is not None else (
+            read_cover_shape(boxes) if boxes is not None and Path(boxes).is_dir() else CoverShape.BOX)
+        about["covered shape"] = cover_shape.value
+    config = replace(config or DetectionAuditConfig(), threshold=operating)
+    return audit_detection(faces, found, config=config, cover_shape=cover_shape, progress=progress, about=about)

@@ -42,6 +42,9 @@ STRUCTURE_COLUMNS = ("image", "event", "face", "x", "y", "w", "h", "x1", "y1", "
 MISSING = ""
 """How a missing group label is stored (an empty cell in ``faces.csv``)."""
 
+PROTEST_EVENTS = ("0--Parade", "2--Demonstration", "3--Riot", "10--People_Marching", "61--Street_Battle")
+"""WIDER FACE events that show protests, marches and street clashes."""
+
 SHAPE_FILE = "shape.txt"
 """Beside a redactor's boxes: ``box`` or ``ellipse``, the shape covered inside each box."""
 
@@ -146,6 +149,16 @@ class LabelledFaces:
         """The folder of the image under ``images/`` ('' for a flat pack)."""
         parent = PurePosixPath(str(self.images[i])).parent
         return "" if str(parent) == "." else str(parent)
+
+    @property
+    def image_events(self) -> np.ndarray:
+        """(m,) the event (folder under ``images/``) of every image."""
+        return np.array([self.image_event(i) for i in range(self.n_images)], dtype=str)
+
+    @property
+    def event(self) -> np.ndarray:
+        """(n,) the event of each face's image (e.g. to pick the `PROTEST_EVENTS`)."""
+        return self.image_events[self.image_index] if len(self) else np.zeros(0, dtype=str)
 
     def image_stem(self, i: int) -> str:
         return PurePosixPath(str(self.images[i])).stem
