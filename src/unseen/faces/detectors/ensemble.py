@@ -70,7 +70,8 @@ class Ensemble:
     """CenterFace at several scales, mirrored, optionally with MTCNN; boxes fused.
 
     ``detect`` returns fused faces whose score is at least ``threshold``; each face's
-    ``source`` lists the passes that found it (e.g. ``centerface@1,centerface@2,flip@2``).
+    ``source`` lists the passes that found it: ``1x`` is CenterFace at native size, ``2x``
+    on the image upscaled twice, ``2xf`` the same mirrored, ``mtcnn`` MTCNN (e.g. ``1x,2x,2xf``).
     """
 
     name = "ensemble"
@@ -83,9 +84,9 @@ class Ensemble:
 
     @property
     def passes(self) -> list[_Pass]:
-        passes = [_Pass(f"centerface@{s:g}", s, False) for s in self.config.scales]
+        passes = [_Pass(f"{s:g}x", s, False) for s in self.config.scales]
         if self.config.flip:
-            passes += [_Pass(f"flip@{s:g}", s, True) for s in self.config.scales]
+            passes += [_Pass(f"{s:g}xf", s, True) for s in self.config.scales]
         if self.config.thorough:
             passes.append(_Pass("mtcnn", 1.0, False))
         return passes
