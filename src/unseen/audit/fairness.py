@@ -135,8 +135,13 @@ def summary_measures(rates: RateSet, *, alpha: float = DEFAULT_ALPHA) -> tuple[n
 
     Zero rates enter ratio measures as their upper bound (so the ratio is a lower bound);
     the second array says where that happened. FNMR-based measures are NaN when no group
-    has mated pairs (an FMR-only audit).
+    has mated pairs (an FMR-only audit), and every measure is NaN with a single group
+    (there is nothing to compare).
     """
+    fmr = np.asarray(rates.fmr, np.float64)
+    if fmr.ndim == 0 or fmr.shape[-1] < 2:
+        shape = (*fmr.shape[:-1], len(SUMMARY_NAMES)) if fmr.ndim else (len(SUMMARY_NAMES),)
+        return np.full(shape, np.nan), np.zeros(shape, bool)
     fmr_b = with_zero_bounds(rates.fmr, rates.fmr_bound)
     fnmr_b = with_zero_bounds(rates.fnmr, rates.fnmr_bound)
     own_fmr_b = with_zero_bounds(rates.fmr_own, rates.fmr_bound)

@@ -1,11 +1,11 @@
-"""Images -> templates -> mated and non-mated comparisons (the images mode of the audit).
+"""Manifest -> templates (`unseen.audit.enrolment`) -> mated and non-mated comparisons.
 
-A manifest lists images with a subject id and group labels. Every image is run through a
-detector and an embedder; an image where no face is found is a *failure to enrol*, counted
-per group and reported, never dropped silently. The largest face of an image is its face.
-Comparisons: every mated pair, and every non-mated pair, within and across groups, unless
-there are more than ``max_nonmated``: then a uniform random sample of that many (seeded),
-and the comparisons' provenance says so. Scores are computed a block of rows at a time.
+A manifest lists images with a subject id and group labels. An image where no face is found
+is a *failure to enrol*, counted per group and reported, never dropped silently; its pairs
+are left out. Comparisons: every mated pair, and every non-mated pair, within and across
+groups, unless there are more than ``max_nonmated``: then a uniform random sample of that
+many (seeded), and the comparisons' provenance says so. Scores are computed a block of pairs
+at a time, and labels are coded once per image, so millions of pairs stay cheap.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from unseen.audit.comparisons import Comparisons, Provenance, ScoreScale
+from unseen.audit.comparisons import Comparisons, Provenance, _codes
+from unseen.audit.enrolment import Enrolment
 from unseen.errors import ConfigError, InputFileError
 
 DEFAULT_MAX_NONMATED = 20_000_000
@@ -40,8 +41,9 @@ class Manifest:
 
 def read_manifest(path: str | Path, *, path_column: str = "path", subject_column: str | None = "subject",
                   groups: Sequence[str] = (), label_sources: tuple[tuple[str, str], ...] = (),
-                  one_image_per_subject: bool = False) -> Manifest:
-    """Read a CSV manifest; relative image paths are taken from the manifest's folder.
+                  one_image_per_subject: bool = False, images: str | Path | None = None) -> Manifest:
+    """Read a CSV manifest; relative image paths are taken from ``images`` (default: the
+    manifest's folder).
 
     ``one_image_per_subject``: there is no subject column and every image is a different
     person (so every pair is non-mated).
@@ -51,68 +53,103 @@ def read_manifest(path: str | Path, *, path_column: str = "path", subject_column
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such manifest")
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as error:  # pandas raises many kinds; all mean "cannot read this file"
+        raise InputFileError(f"{path}: cannot read as a CSV manifest ({type(error).__name__}: {error})") from None
     wanted = [path_column, *groups] + ([subject_column] if subject_column and not one_image_per_subject else [])
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise ConfigError(f"manifest: column(s) {missing} not in {path.name}; it has {list(frame.columns)}")
     if not groups:
         raise ConfigError("--group: name at least one label column of the manifest")
-    folder = path.parent
-    paths = tuple(p if p.is_absolute() else folder / p for p in (Path(str(v)) for v in frame[path_column]))
-    subjects = (frame[path_column].astype(str).to_numpy() if one_image_per_subject
-                else frame[subject_column].astype(str).to_numpy())
-    labels = frame[list(groups)].astype(str).to_numpy()
+    if len(frame) == 0:
+        raise InputFileError(f"{path}: the manifest lists no images")
+    identity = path_column if one_image_per_subject else subject_column
+    empty = frame[[path_column, identity]].apply(lambda column: column.str.strip() == "").any(axis=1)
+    if empty.any():
+        raise ConfigError(f"manifest: {int(empty.sum())} row(s) of {path.name} have no {identity!r} "
+                          f"(first: row {int(np.flatnonzero(empty.to_numpy())[0]) + 2} of the file)")
+    folder = Path(images) if images is not None else path.parent
+    paths = tuple(p if p.is_absolute() else folder / p for p in (Path(v) for v in frame[path_column]))
+    absent = [p for p in paths if not p.is_file()]
+    if absent:
+        raise InputFileError(f"manifest: {len(absent)} of {len(paths)} images not found (first: {absent[0]}); "
+                             "relative paths are read from " + (f"{folder}" if images is not None else
+                                                                f"the manifest's folder {folder} (see --images)"))
+    subjects = frame[identity].to_numpy(dtype=str)
+    labels = frame[list(groups)].to_numpy(dtype=str)   # an empty cell is "no label" for that attribute
     return Manifest(paths, subjects, tuple(groups), labels, label_sources, path.name)
 
 
 @dataclass(frozen=True)
-class Enrolment:
-    """One model's templates: ``templates[i]`` belongs to image ``image_index[i]``;
-    ``failed[j]`` is True when image ``j`` gave no face (failure to enrol)."""
+class PairsManifest:
+    """A manifest derived from a pairs list: one row per image, subject ids from its
+    same-person pairs, and the images of the folder the pairs never mention."""
 
-    model: str
-    templates: np.ndarray
-    image_index: np.ndarray
-    failed: np.ndarray
-    similarity_threshold: float | None
-    customary_threshold: float | None
-    metric: str
+    paths: tuple[Path, ...]
+    subjects: tuple[str, ...]
+    unlisted: tuple[Path, ...]
 
-
-def _largest(faces):
-    return faces[[int(np.argmax(faces.area))]]
+    def rows(self, *, group: str = "all") -> list[dict[str, str]]:
+        return [{"path": str(p), "subject": s, "group": group} for p, s in zip(self.paths, self.subjects)]
 
 
-def enrol(manifest: Manifest, *, embedder: Any, detector: Any, model: str,
-          progress: Callable[[int, int, str], None] | None = None) -> Enrolment:
-    """Detect and embed every image of ``manifest`` (see the module text)."""
-    from unseen.media.image import load
+def manifest_from_pairs(pairs: str | Path, *, images: str | Path | None = None, image_a: str = "image_a",
+                        image_b: str = "image_b", same: str = "same_person") -> PairsManifest:
+    """Subjects from a pairs list's same-person structure.
 
-    templates, index = [], []
-    failed = np.zeros(len(manifest), bool)
-    for i, image_path in enumerate(manifest.paths):
-        image = load(image_path).rgb
-        faces = detector.detect(image)
-        if len(faces) == 0:
-            failed[i] = True
-        else:
-            rows = embedder.embed(image, _largest(faces))
-            if len(rows) == 0:
-                failed[i] = True
-            else:
-                templates.append(np.asarray(rows[0], np.float32))
-                index.append(i)
-        if progress is not None:
-            progress(i + 1, len(manifest), f"{model}: {image_path.name}")
-    dimension = int(getattr(embedder, "dimension", len(templates[0]) if templates else 0))
-    stacked = np.stack(templates) if templates else np.zeros((0, dimension), np.float32)
-    customary = getattr(embedder, "customary_threshold", None)
-    metric = getattr(getattr(embedder, "metric", ""), "value", str(getattr(embedder, "metric", "")))
-    similarity = None
-    if customary is not None:
-        similarity = -float(customary) if metric == "euclidean" else float(customary)
-    return Enrolment(model, stacked, np.asarray(index, np.int64), failed, similarity, customary, metric)
+    Images joined by a chain of same-person pairs are one subject (connected components),
+    named after their alphabetically first file (without its extension). A different-person
+    pair inside one subject contradicts the list and raises. Only images the pairs mention are
+    included (nothing is known about who the others show); they are listed in ``unlisted``.
+    ``images``: the folder the names are relative to (default: the pairs file's folder).
+    """
+    import pandas as pd
+
+    from unseen.audit.comparisons import _mated_values
+    from unseen.media.image import is_image_path
+
+    pairs = Path(pairs)
+    if not pairs.is_file():
+        raise InputFileError(f"{pairs}: no such pairs file")
+    frame = pd.read_csv(pairs, dtype=str, keep_default_na=False)
+    missing = [c for c in (image_a, image_b, same) if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"pairs: column(s) {missing} not in {pairs.name}; it has {list(frame.columns)}")
+    folder = Path(images) if images is not None else pairs.parent
+    mated = _mated_values(frame[same])
+    names = sorted(set(frame[image_a]) | set(frame[image_b]))
+    position = {name: i for i, name in enumerate(names)}
+    parent = list(range(len(names)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    a = [position[n] for n in frame[image_a]]
+    b = [position[n] for n in frame[image_b]]
+    for x, y, is_same in zip(a, b, mated):
+        if is_same:
+            parent[root(x)] = root(y)
+    for x, y, is_same in zip(a, b, mated):
+        if not is_same and root(x) == root(y):
+            raise ConfigError(f"pairs: {names[x]} and {names[y]} are marked different people, but same-person "
+                              "pairs link them; the list contradicts itself")
+    first = {}
+    for i, name in enumerate(names):  # names are sorted, so the first seen is the smallest
+        first.setdefault(root(i), Path(name).stem)
+    paths = tuple(folder / name for name in names)
+    absent = [p for p in paths if not p.is_file()]
+    if absent:
+        raise InputFileError(f"pairs: {len(absent)} image(s) named in {pairs.name} are not in {folder} "
+                             f"(first: {absent[0].name}); pass the images folder")
+    mentioned = set(paths)
+    unlisted = tuple(sorted(p for p in folder.iterdir() if is_image_path(p) and p not in mentioned)) \
+        if folder.is_dir() else ()
+    return PairsManifest(paths, tuple(first[root(i)] for i in range(len(names))), unlisted)
 
 
 @dataclass(frozen=True)
@@ -131,10 +168,29 @@ class FailureToEnrol:
             return self.failed / self.images
 
 
+NO_LABEL = "(no label)"
+
+
+def image_labels(manifest: Manifest, attribute: str) -> np.ndarray:
+    """Each image's label for ``attribute`` or an intersection such as ``"race x gender"``
+    (`NO_LABEL` where a part is missing)."""
+    from unseen.audit.comparisons import CROSS
+
+    parts = attribute.split(CROSS)
+    unknown = [part for part in parts if part not in manifest.attributes]
+    if unknown:
+        raise ConfigError(f"attribute: {unknown[0]!r} is not a manifest label; choose from {list(manifest.attributes)}")
+    columns = [manifest.labels[:, manifest.attributes.index(part)] for part in parts]
+    missing = np.any([column == "" for column in columns], axis=0)
+    joined = columns[0].astype(object)
+    for column in columns[1:]:
+        joined = joined + CROSS + column.astype(object)
+    return np.where(missing, NO_LABEL, joined).astype(str)
+
+
 def failure_to_enrol(manifest: Manifest, enrolment: Enrolment, attribute: str) -> FailureToEnrol:
-    if attribute not in manifest.attributes:
-        raise ConfigError(f"attribute: {attribute!r} is not a manifest label; choose one of {manifest.attributes}")
-    labels = manifest.labels[:, manifest.attributes.index(attribute)]
+    """Images and failures to enrol of one model, per group of ``attribute``."""
+    labels = image_labels(manifest, attribute)
     names = tuple(sorted(set(labels.tolist())))
     images = np.array([(labels == n).sum() for n in names])
     failed = np.array([((labels == n) & enrolment.failed).sum() for n in names])
@@ -200,9 +256,14 @@ def plan_pairs(subjects: np.ndarray, *, max_nonmated: int = DEFAULT_MAX_NONMATED
     return PairPlan(a, b, mated, n_nonmated, sampled)
 
 
-def pair_scores(templates: np.ndarray, plan: PairPlan, *, embedder: Any, block: int = 1_000_000) -> np.ndarray:
-    """``embedder.pair_similarity`` over the planned pairs, ``block`` pairs at a time."""
+PAIR_BLOCK_VALUES = 1 << 23
+"""Template values gathered per block of pairs (about 32 MB of float32 per side)."""
+
+
+def pair_scores(templates: np.ndarray, plan: PairPlan, *, embedder: Any) -> np.ndarray:
+    """``embedder.pair_similarity`` over the planned pairs, a block of pairs at a time."""
     out = np.empty(len(plan.a), np.float64)
+    block = max(1, PAIR_BLOCK_VALUES // max(1, templates.shape[1]))
     for start in range(0, len(plan.a), block):
         stop = start + block
         out[start:stop] = embedder.pair_similarity(templates[plan.a[start:stop]], templates[plan.b[start:stop]])
@@ -229,9 +290,13 @@ def comparisons_from_images(manifest: Manifest, enrolments: Sequence[Enrolment],
                           f"from {plan.n_nonmated_possible:,}" if plan.sampled
                           else f"all {plan.n_nonmated_possible:,} non-mated pairs"))
     provenance = Provenance(source=manifest.source, label_sources=manifest.label_sources, notes=(note,))
-    labels_a = {attr: manifest.labels[a, i] for i, attr in enumerate(manifest.attributes)}
-    labels_b = {attr: manifest.labels[b, i] for i, attr in enumerate(manifest.attributes)}
-    return Comparisons.build(scores=np.column_stack(columns), mated=plan.mated, labels_a=labels_a, labels_b=labels_b,
-                             subjects_a=manifest.subjects[a], subjects_b=manifest.subjects[b],
-                             models=[e.model for e in enrolments], scales=[ScoreScale.SIMILARITY] * len(enrolments),
-                             ordered=False, provenance=provenance)
+    subject_names, subject_codes = _codes(manifest.subjects)
+    group_names, label_codes = [], np.zeros(manifest.labels.shape, np.int64)
+    for i in range(len(manifest.attributes)):
+        names, label_codes[:, i] = _codes(manifest.labels[:, i])
+        group_names.append(names)
+    return Comparisons(scores=np.column_stack(columns), models=tuple(e.model for e in enrolments), mated=plan.mated,
+                       subject_a=subject_codes[a], subject_b=subject_codes[b], subject_names=subject_names,
+                       attributes=manifest.attributes, labels_a=label_codes[a], labels_b=label_codes[b],
+                       group_names=tuple(group_names), scales=tuple(e.scale for e in enrolments), ordered=False,
+                       provenance=provenance)

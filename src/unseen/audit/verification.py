@@ -29,7 +29,7 @@ import numpy as np
 from scipy import sparse
 
 from unseen.audit import fairness, uncertainty
-from unseen.audit.comparisons import Comparisons, Grouping
+from unseen.audit.comparisons import Comparisons, Grouping, ScoreScale
 from unseen.errors import ConfigError, unknown_choice
 
 # --------------------------------------------------------------------------------------
@@ -83,12 +83,14 @@ class BootstrapUnit(_Choice):
 
 @dataclass(frozen=True)
 class OperatingPoint:
-    """One threshold setting. ``threshold`` is on the similarity scale (FIXED only)."""
+    """One threshold setting. ``threshold`` is on the similarity scale (FIXED only).
+    ``model``: the one model this point applies to (e.g. its customary threshold); empty: all."""
 
     policy: ThresholdPolicy = ThresholdPolicy.TARGET_FMR
     target_fmr: float | None = 1e-4
     threshold: float | None = None
     label: str = ""
+    model: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policy", ThresholdPolicy.parse(self.policy, argument="--threshold-policy"))
@@ -315,6 +317,18 @@ def d_prime(*, mated: np.ndarray, nonmated: np.ndarray) -> float:
     return float(difference / spread)
 
 
+def roc_auc(*, mated: np.ndarray, nonmated: np.ndarray) -> float:
+    """Area under the ROC curve: the chance that a mated pair outscores a non-mated one, ties
+    counting half (the Mann-Whitney statistic); NaN if a side is empty."""
+    mated = np.asarray(mated, np.float64)
+    nonmated = np.sort(np.asarray(nonmated, np.float64))
+    if len(mated) == 0 or len(nonmated) == 0:
+        return float("nan")
+    below = np.searchsorted(nonmated, mated, side="left")
+    tied = np.searchsorted(nonmated, mated, side="right") - below
+    return float((below.sum() + 0.5 * tied.sum()) / (len(mated) * len(nonmated)))
+
+
 # --------------------------------------------------------------------------------------
 # the weighted engine: one model, one attribute, all operating points
 # --------------------------------------------------------------------------------------
@@ -347,12 +361,54 @@ def _pair_data(comparisons: Comparisons, model: str, grouping: Grouping) -> _Pai
                      comparisons.subject_b, g, len(comparisons.subject_names))
 
 
+class _PairSet:
+    """Some pairs of a `_PairData` (``index``), each with a label in ``range(n_labels)``:
+    what a weighted count per label needs, built once and reused by every block of
+    replicates (an indicator matrix for pair weights, bilinear forms for subject weights)."""
+
+    def __init__(self, data: _PairData, index: np.ndarray, label: np.ndarray, n_labels: int) -> None:
+        self.data = data
+        self.index = index
+        self.label = label
+        self.n_labels = n_labels
+        self._indicator: sparse.csr_matrix | None = None
+        self._forms: list | None = None
+
+    def indicator(self) -> sparse.csr_matrix:
+        """``(len(index), n_labels)``: 1 where pair i has label j."""
+        if self._indicator is None:
+            self._indicator = sparse.csr_matrix(
+                (np.ones(len(self.index)), (np.arange(len(self.index)), self.label)),
+                shape=(len(self.index), self.n_labels))
+        return self._indicator
+
+    def subject_forms(self) -> list:
+        """Per label: ``(pairs of two different subjects as an (S, S) count matrix, pairs
+        within one subject as an (S,) count vector)``, or None when the label has no pair."""
+        if self._forms is None:
+            s = self.data.n_subjects
+            a, b = self.data.subject_a[self.index], self.data.subject_b[self.index]
+            same = a == b
+            self._forms = []
+            for label in range(self.n_labels):
+                mine = self.label == label
+                if not mine.any():
+                    self._forms.append(None)
+                    continue
+                across = mine & ~same
+                matrix = sparse.coo_matrix((np.ones(int(across.sum())), (a[across], b[across])), shape=(s, s)).tocsr()
+                within = np.bincount(a[mine & same], minlength=s).astype(np.float64)
+                self._forms.append((matrix, within))
+        return self._forms
+
+
 class _Weighting:
     """Pair weights and per-cell totals for one block of replicates."""
 
     def nonmated_weights(self, index: np.ndarray) -> np.ndarray | None: ...
     def mated_weights(self, index: np.ndarray) -> np.ndarray | None: ...
     def cell_totals(self) -> np.ndarray: ...
+    def set_totals(self, pairs: _PairSet) -> np.ndarray: ...
     replicates: int
 
 
@@ -371,6 +427,9 @@ class _UnitWeighting(_Weighting):
 
     def cell_totals(self):
         return self.totals[None, :]
+
+    def set_totals(self, pairs):
+        return np.bincount(pairs.label, minlength=pairs.n_labels).astype(np.float64)[None, :]
 
 
 @dataclass
@@ -392,6 +451,9 @@ class _PairCounts(_Weighting):
 
     def cell_totals(self):
         return np.asarray((self.cell_matrix.T @ self.counts.T.astype(np.float64)).T)
+
+    def set_totals(self, pairs):
+        return np.asarray((pairs.indicator().T @ self.counts[:, pairs.index].T.astype(np.float64)).T)
 
 
 @dataclass
@@ -431,6 +493,15 @@ class _SubjectCounts(_Weighting):
                 totals[:, c] = np.einsum("rs,sr->r", w, matrix @ w.T)
         return totals
 
+    def set_totals(self, pairs):
+        w = self.counts.astype(np.float64)
+        totals = np.zeros((len(w), pairs.n_labels))
+        for label, form in enumerate(pairs.subject_forms()):
+            if form is not None:
+                matrix, within = form
+                totals[:, label] = np.einsum("rs,sr->r", w, matrix @ w.T) + w @ within
+        return totals
+
 
 @dataclass(frozen=True)
 class _Replicates:
@@ -457,7 +528,7 @@ class _Engine:
         g = data.n_groups
         self.n_cells = g * g
         nonmated = np.flatnonzero(~data.mated)
-        self.partial = bool(np.isfinite(floor)) and bool(np.any(data.score[nonmated] < floor))
+        self.partial = floor > -np.inf and bool(np.any(data.score[nonmated] < floor))
         self.tail = nonmated[data.score[nonmated] >= floor] if self.partial else nonmated
         self.tail_sorted = SortedScores.of(data.score[self.tail])
         self.cells = [self.tail[data.cell[self.tail] == c] for c in range(self.n_cells)]
@@ -467,10 +538,33 @@ class _Engine:
         self.mated_sorted = SortedScores.of(data.score[mated])
         self.mated_groups = [mated[data.group[mated] == k] for k in range(g)]
         self.mated_group_sorted = [SortedScores.of(data.score[idx]) for idx in self.mated_groups]
-        self.all_sorted = None if self.partial else SortedScores.of(data.score[nonmated])
         self.nonmated_all = nonmated
-        self.candidates = np.unique(np.r_[data.score, np.nextafter(data.score.max(), np.inf)]) \
-            if len(data.score) else np.zeros(0)
+        self._fixed: dict[float, tuple[_PairSet, _PairSet]] = {}
+        self._candidates: np.ndarray | None = None
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """Every distinct score and one above the largest: where whole-range policies look."""
+        if self._candidates is None:
+            score = self.data.score
+            self._candidates = np.unique(np.r_[score, np.nextafter(score.max(), np.inf)]) if len(score) \
+                else np.zeros(0)
+        return self._candidates
+
+    def fixed_errors(self, threshold: float) -> tuple[_PairSet, _PairSet]:
+        """The errors at a fixed threshold, whatever the tail: non-mated pairs at or above it
+        labelled by cell (label ``n_cells``: a side without a group), and mated pairs below
+        it labelled by group (label ``n_groups``: the sides' groups differ or are missing)."""
+        if threshold not in self._fixed:
+            data = self.data
+            false_matches = np.flatnonzero(~data.mated & (data.score >= threshold))
+            cells = data.cell[false_matches]
+            misses = np.flatnonzero(data.mated & (data.score < threshold))
+            groups = data.group[misses]
+            self._fixed[threshold] = (
+                _PairSet(data, false_matches, np.where(cells >= 0, cells, self.n_cells), self.n_cells + 1),
+                _PairSet(data, misses, np.where(groups >= 0, groups, data.n_groups), data.n_groups + 1))
+        return self._fixed[threshold]
 
     def diagonal(self) -> np.ndarray:
         g = self.data.n_groups
@@ -506,21 +600,15 @@ class _Engine:
             else:
                 per_group = None
                 threshold_global = threshold
-            cell_fm = np.zeros((r, self.n_cells))
-            for c in range(self.n_cells):
-                row = c // data.n_groups
-                t = per_group[:, row] if per_group is not None else threshold_global
-                cell_fm[:, c] = self.cell_sorted[c].at_or_above(cell_prefix[c], t)
-            fnm = np.zeros((r, data.n_groups))
-            for k in range(data.n_groups):
-                t = per_group[:, k] if per_group is not None else threshold_global
-                fnm[:, k] = self.mated_group_sorted[k].below(group_prefix[k], t)
-            if per_group is None:
-                global_fm = self.tail_sorted.at_or_above(tail_prefix, threshold_global)
-                global_fnm = self.mated_sorted.below(mated_prefix, threshold_global)
+            if point.policy is ThresholdPolicy.FIXED:  # counted directly: no tail needed
+                false_matches, misses = self.fixed_errors(float(point.threshold))
+                fm_by_label = weighting.set_totals(false_matches)
+                fnm_by_label = weighting.set_totals(misses)
+                cell_fm, global_fm = fm_by_label[:, :self.n_cells], fm_by_label.sum(axis=1)
+                fnm, global_fnm = fnm_by_label[:, :data.n_groups], fnm_by_label.sum(axis=1)
             else:
-                global_fm = cell_fm.sum(axis=1)
-                global_fnm = fnm.sum(axis=1)
+                cell_fm, fnm, global_fm, global_fnm = self._errors(per_group, threshold_global, r, tail_prefix,
+                                                                   cell_prefix, mated_prefix, group_prefix)
             target = shift_target
             if target is None:  # no target: the FMR all pairs reach at t*
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -539,6 +627,26 @@ class _Engine:
                 global_fm=global_fm, global_nm=nm_total, global_fnm=global_fnm,
                 global_m=np.broadcast_to(mated_total, (r,)), hit_floor=hit))
         return results
+
+    def _errors(self, per_group, threshold_global, r, tail_prefix, cell_prefix, mated_prefix, group_prefix):
+        """False matches per cell, misses per group, and both over all pairs, from the sorted tail."""
+        data = self.data
+        cell_fm = np.zeros((r, self.n_cells))
+        for c in range(self.n_cells):
+            row = c // data.n_groups
+            t = per_group[:, row] if per_group is not None else threshold_global
+            cell_fm[:, c] = self.cell_sorted[c].at_or_above(cell_prefix[c], t)
+        fnm = np.zeros((r, data.n_groups))
+        for k in range(data.n_groups):
+            t = per_group[:, k] if per_group is not None else threshold_global
+            fnm[:, k] = self.mated_group_sorted[k].below(group_prefix[k], t)
+        if per_group is None:
+            global_fm = self.tail_sorted.at_or_above(tail_prefix, threshold_global)
+            global_fnm = self.mated_sorted.below(mated_prefix, threshold_global)
+        else:
+            global_fm = cell_fm.sum(axis=1)
+            global_fnm = fnm.sum(axis=1)
+        return cell_fm, fnm, global_fm, global_fnm
 
     def _unlabelled_total(self, weighting: _Weighting) -> np.ndarray:
         index = self.nonmated_all[self.data.cell[self.nonmated_all] < 0]
@@ -695,6 +803,7 @@ class GroupScores:
 
     names: tuple[str, ...]
     d_prime: np.ndarray
+    auc: np.ndarray
     det: tuple[DetCurve, ...]
     histogram_edges: np.ndarray
     mated_histogram: np.ndarray
@@ -725,6 +834,11 @@ class VerificationAudit:
     skipped_targets: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
     provenance: object = None
+    scales: tuple[ScoreScale, ...] = ()
+
+    def scale(self, model: str) -> ScoreScale:
+        """How ``model``'s input scores read (similarity when not recorded)."""
+        return self.scales[self.models.index(model)] if self.scales else ScoreScale.SIMILARITY
 
     def result(self, *, model: str, attribute: str | None = None) -> ModelAttributeAudit:
         attribute = attribute or self.attributes[0]
@@ -753,7 +867,9 @@ def _choose_unit(comparisons: Comparisons, config: VerificationConfig) -> Bootst
 
 def _operating_points(comparisons: Comparisons, config: VerificationConfig) -> tuple[tuple[OperatingPoint, ...],
                                                                                       tuple[str, ...]]:
+    """The configured points with the supported extra targets placed after the primary one."""
     points = list(config.operating_points)
+    extras = []
     skipped = []
     n_nonmated = int((~comparisons.mated).sum())
     have = {p.target_fmr for p in points if p.policy is ThresholdPolicy.TARGET_FMR}
@@ -761,12 +877,12 @@ def _operating_points(comparisons: Comparisons, config: VerificationConfig) -> t
         if target in have:
             continue
         if target * n_nonmated >= 1:
-            points.append(OperatingPoint(policy=ThresholdPolicy.TARGET_FMR, target_fmr=target))
+            extras.append(OperatingPoint(policy=ThresholdPolicy.TARGET_FMR, target_fmr=target))
         else:
             skipped.append(f"FMR {target:g}: {n_nonmated:,} non-mated pairs give {target * n_nonmated:.2g} expected "
                            f"false matches (needs at least 1, and {uncertainty.trials_needed(rate=target):,} "
                            "for +-30%)")
-    return tuple(points), tuple(skipped)
+    return (points[0], *extras, *points[1:]), tuple(skipped)
 
 
 def _subject_strata(comparisons: Comparisons, grouping: Grouping) -> np.ndarray:
@@ -995,38 +1111,46 @@ def _group_scores(data: _PairData, names: tuple[str, ...], bins: int = 60) -> Gr
     same_cell = np.arange(g) * g + np.arange(g)
     low, high = float(data.score.min()), float(data.score.max())
     edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-    d_primes, dets, mated_hist, nonmated_hist = [], [], [], []
+    d_primes, aucs, dets, mated_hist, nonmated_hist = [], [], [], [], []
     for k in range(g):
         mated_scores = data.score[data.mated & (data.group == k)]
         nonmated_scores = data.score[nonmated & (data.cell == same_cell[k])]
         d_primes.append(d_prime(mated=mated_scores, nonmated=nonmated_scores))
+        aucs.append(roc_auc(mated=mated_scores, nonmated=nonmated_scores))
         dets.append(det_curve(mated=mated_scores, nonmated=nonmated_scores))
         mated_hist.append(np.histogram(mated_scores, bins=edges)[0])
         nonmated_hist.append(np.histogram(nonmated_scores, bins=edges)[0])
-    return GroupScores(names, np.array(d_primes), tuple(dets), edges, np.array(mated_hist), np.array(nonmated_hist))
+    return GroupScores(names, np.array(d_primes), np.array(aucs), tuple(dets), edges, np.array(mated_hist),
+                       np.array(nonmated_hist))
+
+
+def _sorted_threshold(sorted_scores: SortedScores, target: float) -> float:
+    """`threshold_for_fmr` on scores sorted already."""
+    thresholds, _ = _target_thresholds(sorted_scores, sorted_scores.prefix(None),
+                                       np.array([float(len(sorted_scores))]), target)
+    return float(thresholds[0])
 
 
 def _tail_floor(engine_full: _Engine, observed: list[_Replicates], points: Sequence[OperatingPoint],
                 factor: float) -> float:
+    """The lowest non-mated score a replicate's threshold can plausibly need: each target's
+    threshold for a ``factor`` times looser target, over all pairs and per group. Fixed
+    thresholds need no tail (`_Engine.fixed_errors` counts them directly)."""
     if any(p.policy.needs_all_scores for p in points):
         return -np.inf
-    data = engine_full.data
-    nonmated_scores = data.score[~data.mated]
     floors = []
     for point, obs in zip(points, observed):
         if point.policy is ThresholdPolicy.FIXED:
-            floors.append(point.threshold)
-        candidates = [obs.group_threshold[0]]
+            continue
         if point.target_fmr is not None:
             looser = min(0.5, point.target_fmr * factor)
-            floors.append(threshold_for_fmr(nonmated=nonmated_scores, target_fmr=looser))
-            # each group's own threshold for a looser target
-            for c in engine_full.diagonal():
-                scores = data.score[engine_full.cells[c]]
-                if len(scores):
-                    floors.append(threshold_for_fmr(nonmated=scores, target_fmr=looser))
-        floors.extend(v for v in np.ravel(candidates) if np.isfinite(v))
-    return float(np.min(floors)) if floors else -np.inf
+            if len(engine_full.tail_sorted):
+                floors.append(_sorted_threshold(engine_full.tail_sorted, looser))
+            for c in engine_full.diagonal():  # each group's own threshold for a looser target
+                if len(engine_full.cell_sorted[c]):
+                    floors.append(_sorted_threshold(engine_full.cell_sorted[c], looser))
+        floors.extend(v for v in np.ravel(obs.group_threshold[0]) if np.isfinite(v))
+    return float(np.min(floors)) if floors else np.inf
 
 
 def audit_verification(comparisons: Comparisons, *, config: VerificationConfig = VerificationConfig(),
@@ -1043,10 +1167,16 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
     points, skipped = _operating_points(comparisons, config)
     if int((~comparisons.mated).sum()) == 0:
         raise ConfigError("comparisons: no non-mated pairs; an FMR threshold needs some")
+    foreign = sorted({p.model for p in points if p.model and p.model not in models})
+    if foreign:
+        raise unknown_choice("operating point model", foreign[0], list(models))
     results = []
-    total = len(models) * len(attributes)
+    per_analysis = 1 + (config.n_bootstrap if unit is not BootstrapUnit.NONE else 0)
+    total = len(models) * len(attributes) * per_analysis
     done = 0
+    all_points = points
     for model in models:
+        points = tuple(p for p in all_points if not p.model or p.model == model)
         for attribute in attributes:
             grouping = comparisons.grouping(attribute)
             data = _pair_data(comparisons, model, grouping)
@@ -1064,11 +1194,15 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
             if unit is not BootstrapUnit.NONE:
                 floor = _tail_floor(full, observed, points, config.tail_factor)
                 for attempt_floor in (floor, -np.inf):
-                    engine = _Engine(data, floor=attempt_floor) if np.isfinite(attempt_floor) else full
+                    engine = _Engine(data, floor=attempt_floor) if attempt_floor > -np.inf else full
                     blocks: list[list[_Replicates]] = [[] for _ in points]
+                    drawn = 0
                     for weighting in _replicate_blocks(comparisons, grouping, data, engine, unit, config):
                         for i, rep in enumerate(engine.run(weighting, points, shift_targets, shifts=False)):
                             blocks[i].append(rep)
+                        drawn += weighting.replicates
+                        if progress is not None:
+                            progress(done + drawn, total, f"{model} / {attribute}: bootstrap")
                     boots = [_stack(b) for b in blocks]
                     if not any(np.any(b.hit_floor) for b in boots):
                         break
@@ -1077,7 +1211,7 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
                 for point, obs, boot, target in zip(points, observed, boots, shift_targets))
             results.append(ModelAttributeAudit(model, attribute, comparisons.provenance.label_source(attribute),
                                                point_results, _group_scores(data, grouping.names)))
-            done += 1
+            done += per_analysis
             if progress is not None:
                 progress(done, total, f"{model} / {attribute}")
     notes = list(comparisons.provenance.notes)
@@ -1087,4 +1221,5 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
     return VerificationAudit(config=config, results=tuple(results), models=models, attributes=attributes,
                              bootstrap_unit=unit, n_pairs=len(comparisons), n_mated=comparisons.n_mated,
                              n_subjects=len(comparisons.subject_names), skipped_targets=skipped,
-                             notes=tuple(notes), provenance=comparisons.provenance)
+                             notes=tuple(notes), provenance=comparisons.provenance,
+                             scales=tuple(comparisons.scale(m) for m in models))

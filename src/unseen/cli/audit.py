@@ -76,14 +76,16 @@ def _progress_runner(console: Console):
     return progress, update
 
 
-def _write_outputs(audit, *, json_out, html_out, csv_dir, title, console, caveats=(), extra=None) -> None:
+def _write_outputs(audit, *, json_out, html_out, csv_dir, title, console, caveats=(), extra=None, enrolment=(),
+                   enrolment_notes=()) -> None:
     from unseen.audit.report import verification as report
 
     if json_out is not None:
         report.write_json(json_out, audit, title=title, extra=extra)
         console.print(f"wrote {json_out}")
     if html_out is not None:
-        report.write_html(html_out, audit, title=title, caveats=caveats)
+        report.write_html(html_out, audit, title=title, caveats=caveats, enrolment=enrolment,
+                          enrolment_notes=enrolment_notes)
         console.print(f"wrote {html_out}")
     if csv_dir is not None:
         for path in report.write_csv_tables(csv_dir, audit):
@@ -96,7 +98,25 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if value >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
+def _print_thresholds(audit, console: Console) -> None:
+    """Every operating point of each model: its threshold and all pairs' rates there."""
+    for model in audit.models:
+        item = next(r for r in audit.results if r.model == model)
+        table = Table(title=f"{model}: operating points ({audit.scale(model).accept_rule})")
+        for column in ("operating point", "threshold", "interval", "FMR, all pairs", "FNMR, all pairs"):
+            table.add_column(column, justify="left" if column == "operating point" else "right")
+        for op in item.operating_points:
+            table.add_row(op.point.name, f"{op.threshold_input_scale:.4g}",
+                          f"{_fmt(op.threshold_ci[0])}-{_fmt(op.threshold_ci[1])}", _fmt(op.global_fmr),
+                          _fmt(op.global_fnmr))
+        console.print(table)
+        for op in item.operating_points:
+            for flag in op.flags:
+                console.print(f"[yellow]note:[/] {model}, {op.point.name}: {flag}")
+
+
 def _print_audit(audit, console: Console) -> None:
+    _print_thresholds(audit, console)
     for item in audit.results:
         op = item.operating_points[0]
         table = Table(title=f"{item.model} by {item.attribute}: {op.point.name}, threshold "
@@ -232,15 +252,24 @@ def register(app: typer.Typer) -> None:
 @audit_app.command("images")
 def images(
     manifest: Path = typer.Argument(..., help="CSV manifest: image path, subject id, group label columns."),
-    model: list[str] = typer.Option(..., "--model", help="Recognizer name (see `unseen models`); repeatable."),
-    detector: str = typer.Option("centerface", "--detector", help="Face detector used before embedding."),
+    model: list[str] = typer.Option(..., "--model", help="Recognizer name (dlib, facenet, ...); repeatable."),
     group: list[str] = typer.Option(..., "--group", help="Label column of the manifest; repeat per attribute."),
     cross: list[str] = typer.Option([], "--cross", help="Also audit an intersection, e.g. 'race x gender'."),
     path_column: str = typer.Option("path", "--path-column"),
+    images_folder: Optional[Path] = typer.Option(None, "--images", help="Folder the manifest's relative paths are "
+                                                                         "in (default: the manifest's folder)."),
     subject_column: str = typer.Option("subject", "--subject-column"),
     one_per_person: bool = typer.Option(False, "--one-image-per-person",
                                         help="No subject column: every image is a different person (FMR only)."),
     label_source: list[str] = typer.Option([], "--label-source", help="How labels were obtained: race=perceived."),
+    faces: str = typer.Option("detect", "--faces", help="detect (largest face found) or whole-image (each image "
+                                                        "is one face, already cropped)."),
+    detector: str = typer.Option("centerface", "--detector", help="Face detector used before embedding."),
+    detection_side: int = typer.Option(1024, "--detection-side",
+                                       help="Detect on a copy at most this long (0: full size); embed at full size."),
+    templates: Optional[Path] = typer.Option(None, "--templates",
+                                             help="Keep templates in this .npz file and reuse them on later runs "
+                                                  "(biometric data: keep it as safe as the photos)."),
     target_fmr: float = typer.Option(1e-4, "--target-fmr"),
     extra_targets: str = typer.Option("1e-3,1e-5", "--extra-targets"),
     customary: bool = typer.Option(True, "--customary/--no-customary",
@@ -255,32 +284,64 @@ def images(
 ) -> None:
     """Detect, embed and compare the manifest's images, then audit like `audit scores`."""
     from unseen.audit.comparisons import ScoreScale
-    from unseen.audit.images import audit_images
-    from unseen.faces.registry import build_detector, build_embedder
+    from unseen.audit.enrolment import EnrolConfig
+    from unseen.audit.images import ImagesConfig, audit_images
+    from unseen.audit.report import write_csv_table
 
     console = Console()
     parsed = read_images_manifest(manifest, path_column=path_column, subject_column=subject_column, groups=group,
-                                  label_source=label_source, one_per_person=one_per_person)
+                                  label_source=label_source, one_per_person=one_per_person, images=images_folder)
     base = _verification_config(policy="target-fmr", target_fmr=target_fmr, threshold=None,
                                 scale=ScoreScale.SIMILARITY, extra_targets=extra_targets, rates_over="nonmated-mated",
                                 bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
+    options = ImagesConfig(enrol=EnrolConfig(faces=faces, detector=detector, detection_side=detection_side),
+                           customary=customary, max_nonmated=max_nonmated, templates=templates)
     progress, update = _progress_runner(console)
     with progress:
-        result = audit_images(parsed, models=model, build_embedder=build_embedder,
-                              detector=build_detector(detector), config=base, customary=customary,
-                              attributes=list(group) + list(cross), max_nonmated=max_nonmated, progress=update)
+        result = audit_images(parsed, models=model, config=base, images=options, attributes=list(group) + list(cross),
+                              progress=update)
     _print_audit(result.audit, console)
     for fte in result.failures:
         console.print(f"failure to enrol, {fte.model} by {fte.attribute}: " + ", ".join(
             f"{n} {int(f)}/{int(i)}" for n, f, i in zip(fte.names, fte.failed, fte.images)))
+    for line in (*result.enrolment_notes, *result.caveats):
+        console.print(f"[yellow]note:[/] {line}")
     _write_outputs(result.audit, json_out=json_out, html_out=html_out, csv_dir=csv_dir, title=title,
-                   console=console, caveats=result.caveats, extra={"failure_to_enrol": result.failure_records()})
+                   console=console, caveats=result.caveats, extra=result.report_extra(),
+                   enrolment=result.failure_rows(), enrolment_notes=result.enrolment_notes)
+    if csv_dir is not None:
+        console.print(f"wrote {write_csv_table(csv_dir / 'failure_to_enrol.csv', result.failure_rows())}")
+
+
+@audit_app.command("pairs-manifest")
+def pairs_manifest(
+    pairs: Path = typer.Argument(..., help="Pairs list (CSV): two image columns and a same-person column."),
+    out: Path = typer.Option(..., "--out", help="Write the manifest CSV here (path, subject, group)."),
+    images_folder: Optional[Path] = typer.Option(None, "--images", help="Folder of the images (default: the pairs "
+                                                                         "file's folder)."),
+    image_a: str = typer.Option("image_a", "--image-a"),
+    image_b: str = typer.Option("image_b", "--image-b"),
+    same: str = typer.Option("same_person", "--same", help="Column: 1 when both images show the same person."),
+    group_value: str = typer.Option("all", "--group-value", help="The one group every image is put in."),
+) -> None:
+    """Make an images-mode manifest from a pairs list: images linked by same-person pairs are one subject."""
+    from unseen.audit.report import write_csv_table
+    from unseen.audit.scoring import manifest_from_pairs
+
+    console = Console()
+    derived = manifest_from_pairs(pairs, images=images_folder, image_a=image_a, image_b=image_b, same=same)
+    write_csv_table(out, derived.rows(group=group_value))
+    console.print(f"wrote {out}: {len(derived.paths)} images of {len(set(derived.subjects))} people, all in group "
+                  f"{group_value!r} (the pairs carry no demographic labels)")
+    if derived.unlisted:
+        console.print(f"[yellow]note:[/] {len(derived.unlisted)} image(s) in the folder are in no pair, so who they "
+                      "show is unknown; left out: " + ", ".join(p.name for p in derived.unlisted))
 
 
 def read_images_manifest(manifest: Path, *, path_column: str, subject_column: str, groups: list[str],
-                         label_source: list[str], one_per_person: bool):
+                         label_source: list[str], one_per_person: bool, images: Optional[Path] = None):
     from unseen.audit.scoring import read_manifest
 
     return read_manifest(manifest, path_column=path_column, subject_column=None if one_per_person else subject_column,
                          groups=tuple(groups), label_sources=_label_sources(label_source),
-                         one_image_per_subject=one_per_person)
+                         one_image_per_subject=one_per_person, images=images)

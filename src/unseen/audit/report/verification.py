@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from unseen.audit.comparisons import ScoreScale
 from unseen.audit.report.json_io import write_report_json
 from unseen.audit.report.tables import write_csv_table
 from unseen.audit.verification import (
@@ -65,7 +66,7 @@ def _point_block(result: OperatingPointResult, audit: ModelAttributeAudit) -> di
             "own_threshold": groups.group_threshold[k], "threshold_shift": groups.threshold_shift[k],
             "fmr_holm_p": groups.fmr_p_holm[k] if len(groups.fmr_p_holm) else None,
             "fnmr_holm_p": groups.fnmr_p_holm[k] if len(groups.fnmr_p_holm) else None,
-            "d_prime": scores.d_prime[k],
+            "d_prime": scores.d_prime[k], "auc": scores.auc[k],
             "flags": list(groups.flags[k]),
         }
     target = point.target_fmr if point.target_fmr is not None else result.global_fmr
@@ -101,10 +102,15 @@ def report_data(audit: VerificationAudit, *, title: str = "", extra: dict[str, A
         items = [r for r in audit.results if r.model == model]
         primary = items[0]
         block = _point_block(primary.operating_points[0], primary)
-        block["scale"] = _scale_text(primary)
+        block["scale"] = _scale_text(audit, model)
+        block["thresholds"] = [{"operating_point": op.point.name, "value": op.threshold_input_scale,
+                                "policy": op.point.policy.value, "target_fmr": op.point.target_fmr,
+                                "similarity_value": op.threshold, "ci": op.threshold_ci, "global_fmr": op.global_fmr,
+                                "global_fnmr": op.global_fnmr}
+                               for op in primary.operating_points]
         block["analyses"] = [_point_block(op, item) for item in items for op in item.operating_points]
         block["score_level"] = {
-            item.attribute: {name: {"d_prime": item.scores.d_prime[k],
+            item.attribute: {name: {"d_prime": item.scores.d_prime[k], "auc": item.scores.auc[k],
                                     "det": {"threshold": item.scores.det[k].thresholds, "fmr": item.scores.det[k].fmr,
                                             "fnmr": item.scores.det[k].fnmr}}
                              for k, name in enumerate(item.scores.names)}
@@ -123,7 +129,8 @@ def report_data(audit: VerificationAudit, *, title: str = "", extra: dict[str, A
             "notes": list(audit.notes),
         },
         "method": {
-            "operating_points": [p.name for p in config.operating_points],
+            "operating_points": list(dict.fromkeys(op.point.name for item in audit.results
+                                                   for op in item.operating_points)),
             "skipped_targets": list(audit.skipped_targets),
             "rates_over": config.rates_over.value,
             "alpha": config.alpha,
@@ -139,8 +146,10 @@ def report_data(audit: VerificationAudit, *, title: str = "", extra: dict[str, A
     }
 
 
-def _scale_text(item: ModelAttributeAudit) -> str:
-    return "similarity (higher = more alike)"
+def _scale_text(audit: VerificationAudit, model: str) -> str:
+    if audit.scale(model) is ScoreScale.DISTANCE:
+        return "distance (lower = more alike; a pair matches when distance <= threshold)"
+    return "similarity (higher = more alike; a pair matches when score >= threshold)"
 
 
 def write_json(path: str | Path, audit: VerificationAudit, **kwargs: Any) -> Path:
@@ -255,7 +264,13 @@ def _plain_summary(audit: VerificationAudit) -> list[str]:
         how = _threshold_how(op)
         text = (f"Model {model}, grouped by {item.attribute}: one threshold ({op.threshold_input_scale:.4g}) {how}. "
                 + " ".join(_ratio_sentence(op)))
-        paragraphs.append(text)
+        for other in item.operating_points[1:]:
+            rates = f"FMR {other.global_fmr:.2g}" + (f", FNMR {other.global_fnmr:.2g}" if other.n_mated else "")
+            text += (f" At {other.point.name} (threshold {other.threshold_input_scale:.4g}), all pairs: {rates}. "
+                     + " ".join(_ratio_sentence(other)))
+        if len(item.scores.names) < 2:
+            text += " There is one group only, so nothing is compared between groups."
+        paragraphs.append(text.strip())
     if audit.n_mated == 0:
         paragraphs.append("Every comparison here is between two different people, so only false matches can be "
                           "measured; nothing is said about failures to recognise the same person.")
@@ -320,8 +335,10 @@ def _figures(item: ModelAttributeAudit) -> list[_Figure]:
     return figures
 
 
-def html_context(audit: VerificationAudit, *, title: str = "Verification audit",
-                 caveats: Sequence[str] = ()) -> dict[str, Any]:
+def html_context(audit: VerificationAudit, *, title: str = "Verification audit", caveats: Sequence[str] = (),
+                 enrolment: Sequence[dict[str, Any]] = (), enrolment_notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The page's data. ``enrolment``: failure-to-enrol rows (model, attribute, group,
+    images, failed, rate) of an images-mode audit, shown with ``enrolment_notes``."""
     warnings = list(caveats)
     if audit.bootstrap_unit is BootstrapUnit.PAIR:
         warnings.append("No subject ids: intervals resample pairs and are too narrow, because pairs that share a "
@@ -334,11 +351,27 @@ def html_context(audit: VerificationAudit, *, title: str = "Verification audit",
         sections.append({"item": item, "figures": _figures(item)})
     return {"title": title, "audit": audit, "sections": sections, "summary": _plain_summary(audit),
             "warnings": warnings, "conventions": CONVENTIONS, "unseen_version": unseen_version(),
-            "provenance": audit.provenance, "isfinite": math.isfinite}
+            "provenance": audit.provenance, "isfinite": math.isfinite, "enrolment": _enrolment_table(enrolment),
+            "enrolment_notes": list(enrolment_notes)}
+
+
+def _enrolment_table(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Failure-to-enrol rows pivoted: one line per attribute and group, one column per model."""
+    if not rows:
+        return None
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    lines: dict[tuple[str, str], dict[str, str]] = {}
+    for r in rows:
+        rate = f" (rate {r['rate']:.2g})" if r["rate"] is not None and r["failed"] else ""
+        lines.setdefault((r["attribute"], r["group"]), {})[r["model"]] = f"{r['failed']} / {r['images']}{rate}"
+    return {"models": models, "rows": [{"attribute": a, "group": g, "cells": [cells.get(m, "") for m in models]}
+                                       for (a, g), cells in lines.items()]}
 
 
 def write_html(path: str | Path, audit: VerificationAudit, *, title: str = "Verification audit",
-               caveats: Sequence[str] = ()) -> Path:
+               caveats: Sequence[str] = (), enrolment: Sequence[dict[str, Any]] = (),
+               enrolment_notes: Sequence[str] = ()) -> Path:
     from unseen.audit.report.html import write_html_report
 
-    return write_html_report(path, "verification.html.j2", html_context(audit, title=title, caveats=caveats))
+    return write_html_report(path, "verification.html.j2", html_context(
+        audit, title=title, caveats=caveats, enrolment=enrolment, enrolment_notes=enrolment_notes))

@@ -1,0 +1,326 @@
+"""Enrolment for the images mode: each image of a manifest -> one face -> one template per model.
+
+The face of an image is the largest face the detector finds. Detection runs on a copy whose
+long side is at most ``detection_side`` (faces in enrolment photos are large; this keeps a
+50-megapixel photo fast), and the face is embedded from the full-size image. With
+``FaceSource.WHOLE_IMAGE`` there is no detector: the whole image is taken to be one face
+already cropped (datasets of aligned crops), and each recognizer finds its own landmarks in it.
+
+An image with no face is a *failure to enrol*: counted per group and reported, never dropped
+silently. Each image is read and searched once; every model embeds the same face.
+
+Templates can be kept in a file the user names (``TemplateStore``), so that a rerun of the
+analysis, or a run cut short, does not embed again. Rows are keyed by the image's content
+(SHA-256), so renaming or reordering the manifest reuses them and a changed image is embedded
+afresh; a model's templates are reused only when they were made the same way (recognizer,
+face source, detector and its settings, unseen version). The file holds biometric templates
+of the people in the photos: it is written only where the user asks, and deserves the same
+care as the photos themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unseen.audit.comparisons import ScoreScale
+from unseen.errors import ConfigError, InputFileError, unknown_choice
+from unseen.faces.embedders.base import Metric, similarity_threshold
+from unseen.faces.types import Detections
+
+TEMPLATES_SCHEMA = "unseen.templates/1"
+CHECKPOINT_EVERY = 200
+"""A templates file is saved after this many newly embedded images (and at the end)."""
+
+
+class FaceSource(str, Enum):
+    """Where an image's face comes from."""
+
+    DETECT = "detect"            # the largest face the detector finds
+    WHOLE_IMAGE = "whole-image"  # the image is one face, already cropped
+
+    @classmethod
+    def parse(cls, value: str | FaceSource) -> FaceSource:
+        try:
+            return cls(value)
+        except ValueError:
+            raise unknown_choice("--faces", value, [m.value for m in cls]) from None
+
+
+@dataclass(frozen=True)
+class EnrolConfig:
+    """How faces are found before embedding (see the module text)."""
+
+    faces: FaceSource = FaceSource.DETECT
+    detector: str = "centerface"
+    detection_side: int = 1024
+    detection_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "faces", FaceSource.parse(self.faces))
+        if self.detection_side < 0:
+            raise ConfigError(f"--detection-side: expected 0 (native size) or a positive number of pixels, "
+                              f"got {self.detection_side}")
+        if self.detection_threshold is not None and not 0.0 <= self.detection_threshold <= 1.0:
+            raise ConfigError(f"--detection-threshold: expected a score between 0 and 1, got "
+                              f"{self.detection_threshold}")
+
+    def settings(self, model: str) -> dict[str, Any]:
+        """What a template of ``model`` depends on: templates made otherwise are not reused."""
+        from unseen.audit.report.verification import unseen_version
+
+        found = {"faces": self.faces.value}
+        if self.faces is FaceSource.DETECT:
+            found.update(detector=self.detector, detection_side=self.detection_side,
+                         detection_threshold=self.detection_threshold)
+        return {"model": model, **found, "unseen_version": unseen_version()}
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """One model's templates: ``templates[i]`` belongs to image ``image_index[i]``;
+    ``failed[j]`` is True when image ``j`` gave no face (failure to enrol).
+    ``similarity_threshold`` is the model's customary cut-off on the similarity scale,
+    ``customary_threshold`` the same in the model's own ``metric``."""
+
+    model: str
+    templates: np.ndarray
+    image_index: np.ndarray
+    failed: np.ndarray
+    similarity_threshold: float | None
+    customary_threshold: float | None
+    metric: Metric
+    reused: int = 0
+
+    @property
+    def scale(self) -> ScoreScale:
+        """How the model's scores read to a person: distances for a euclidean model."""
+        return ScoreScale.DISTANCE if self.metric is Metric.EUCLIDEAN else ScoreScale.SIMILARITY
+
+    @property
+    def customary_label(self) -> str:
+        unit = "distance" if self.scale is ScoreScale.DISTANCE else "similarity"
+        return f"customary {unit} {self.customary_threshold:g}"
+
+
+def image_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes: the key of its templates."""
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    return digest.hexdigest()
+
+
+class TemplateStore:
+    """Templates by image digest, for each model and the settings they were made with, in
+    one ``.npz`` file (no pickled objects). Load with `TemplateStore.open`; nothing is
+    written until `save`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._blocks: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+
+    @classmethod
+    def open(cls, path: str | Path) -> TemplateStore:
+        store = cls(Path(path))
+        if store.path.exists():
+            store._read()
+        elif not store.path.parent.is_dir():
+            raise ConfigError(f"--templates: the folder {store.path.parent} does not exist")
+        return store
+
+    def _read(self) -> None:
+        try:
+            with np.load(self.path, allow_pickle=False) as archive:
+                meta = json.loads(str(archive["meta"]))
+                if meta.get("schema") != TEMPLATES_SCHEMA:
+                    raise InputFileError(f"{self.path}: not an unseen templates file (schema {meta.get('schema')!r})")
+                for i, block in enumerate(meta["models"]):
+                    keys = [str(k) for k in archive[f"m{i}_keys"]]
+                    self._blocks[block["settings"]["model"]] = {
+                        "settings": block["settings"], "row": {k: r for r, k in enumerate(keys)}, "keys": keys,
+                        "templates": list(archive[f"m{i}_templates"]),
+                        "failed": [bool(v) for v in archive[f"m{i}_failed"]]}
+        except InputFileError:
+            raise
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+            raise InputFileError(f"{self.path}: not a readable templates file ({error}); name another "
+                                 "--templates file") from None
+
+    def models(self) -> tuple[str, ...]:
+        return tuple(self._blocks)
+
+    def __len__(self) -> int:
+        return sum(len(block["keys"]) for block in self._blocks.values())
+
+    def check(self, settings: dict[str, Any]) -> None:
+        """Raise when this file holds templates of the same model made another way."""
+        block = self._blocks.get(settings["model"])
+        if block is None or block["settings"] == settings:
+            return
+        differ = sorted(k for k in set(settings) | set(block["settings"])
+                        if settings.get(k) != block["settings"].get(k))
+        raise ConfigError(
+            f"--templates {self.path}: its {settings['model']} templates were made with "
+            + ", ".join(f"{k}={block['settings'].get(k)!r}" for k in differ) + "; this run asks for "
+            + ", ".join(f"{k}={settings.get(k)!r}" for k in differ)
+            + ". Name another templates file (or delete this one) to embed again.")
+
+    def get(self, model: str, key: str) -> tuple[bool, np.ndarray | None] | None:
+        """``(failed, template)`` stored for image ``key`` (template None when it failed),
+        or None when the image is not stored for this model."""
+        block = self._blocks.get(model)
+        if block is None or key not in block["row"]:
+            return None
+        row = block["row"][key]
+        failed = block["failed"][row]
+        return failed, None if failed else block["templates"][row]
+
+    def put(self, settings: dict[str, Any], key: str, template: np.ndarray | None, *, dimension: int) -> None:
+        """Keep ``template`` (None: failure to enrol) of image ``key`` for ``settings['model']``."""
+        block = self._blocks.setdefault(settings["model"], {"settings": settings, "row": {}, "keys": [],
+                                                            "templates": [], "failed": []})
+        if key in block["row"]:
+            return
+        block["row"][key] = len(block["keys"])
+        block["keys"].append(key)
+        block["templates"].append(np.zeros(dimension, np.float32) if template is None
+                                  else np.asarray(template, np.float32).reshape(dimension))
+        block["failed"].append(template is None)
+        self._dirty = True
+
+    def save(self) -> Path:
+        """Write the file atomically (only when something was added)."""
+        from unseen.media.files import write_atomic
+
+        if not self._dirty:
+            return self.path
+        arrays: dict[str, np.ndarray] = {}
+        meta: dict[str, Any] = {"schema": TEMPLATES_SCHEMA, "models": []}
+        for i, block in enumerate(self._blocks.values()):
+            meta["models"].append({"settings": block["settings"]})
+            arrays[f"m{i}_keys"] = np.asarray(block["keys"], dtype="<U64")
+            arrays[f"m{i}_templates"] = np.stack(block["templates"]).astype(np.float32)
+            arrays[f"m{i}_failed"] = np.asarray(block["failed"], bool)
+        arrays["meta"] = np.array(json.dumps(meta))
+
+        def write(temporary: Path) -> None:
+            with temporary.open("wb") as handle:
+                np.savez(handle, **arrays)
+
+        write_atomic(self.path, write)
+        self._dirty = False
+        return self.path
+
+
+def _face_of(image: np.ndarray, detector: Any, config: EnrolConfig) -> Detections:
+    """The one face of ``image`` to embed (empty when none is found)."""
+    height, width = image.shape[:2]
+    if config.faces is FaceSource.WHOLE_IMAGE:
+        return Detections(xyxy=[[0, 0, width, height]], score=[1.0], source="whole-image")
+    import cv2
+
+    scale = 1.0
+    if config.detection_side and max(height, width) > config.detection_side:
+        scale = config.detection_side / max(height, width)
+    small = image if scale == 1.0 else cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                                                  interpolation=cv2.INTER_AREA)
+    found = detector.detect(small, threshold=config.detection_threshold)
+    if len(found) == 0:
+        return found
+    largest = found[[int(np.argmax(found.area))]]
+    return largest if scale == 1.0 else largest.scaled(width / small.shape[1], height / small.shape[0])
+
+
+def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detector: Any,
+                 config: EnrolConfig = EnrolConfig(), store: TemplateStore | None = None,
+                 progress: Callable[[int, int, str], None] | None = None,
+                 checkpoint_every: int = CHECKPOINT_EVERY) -> tuple[Enrolment, ...]:
+    """Templates of every image for every model in ``embedders`` (name -> embedder).
+
+    ``detector`` is not used (and may be None) with ``FaceSource.WHOLE_IMAGE``. Images found
+    in ``store`` are not read again; new templates are added to it and saved every
+    ``checkpoint_every`` images and at the end, also when the run is interrupted.
+    """
+    from unseen.media.image import load
+
+    if not embedders:
+        raise ConfigError("--model: name at least one recognizer")
+    if config.faces is FaceSource.DETECT and detector is None:
+        raise ConfigError("detector: needed unless faces are taken from the whole image")
+    settings = {name: config.settings(name) for name in embedders}
+    if store is not None:
+        for name in embedders:
+            store.check(settings[name])
+    n = len(paths)
+    rows: dict[str, list[np.ndarray]] = {name: [] for name in embedders}
+    index: dict[str, list[int]] = {name: [] for name in embedders}
+    failed = {name: np.zeros(n, bool) for name in embedders}
+    reused = dict.fromkeys(embedders, 0)
+    since_save = 0
+    try:
+        for i, path in enumerate(paths):
+            key = image_digest(path) if store is not None else ""
+            stored = {name: store.get(name, key) for name in embedders} if store is not None else {}
+            missing = [name for name in embedders if stored.get(name) is None]
+            if missing:
+                image = load(path).rgb
+                face = _face_of(image, detector, config)
+            for name, embedder in embedders.items():
+                if name in missing:
+                    template = embedder.embed(image, face)[0] if len(face) else None
+                    if store is not None:
+                        store.put(settings[name], key, template, dimension=int(embedder.dimension))
+                else:
+                    was_failed, template = stored[name]
+                    template = None if was_failed else template
+                    reused[name] += 1
+                if template is None:
+                    failed[name][i] = True
+                else:
+                    rows[name].append(np.asarray(template, np.float32))
+                    index[name].append(i)
+            since_save += bool(missing)
+            if store is not None and since_save >= checkpoint_every:
+                store.save()
+                since_save = 0
+            if progress is not None:
+                progress(i + 1, n, f"enrolling {Path(path).name}")
+    finally:
+        if store is not None:
+            store.save()
+    return tuple(_enrolment(name, embedder, rows[name], index[name], failed[name], reused[name])
+                 for name, embedder in embedders.items())
+
+
+def _enrolment(name: str, embedder: Any, rows: list[np.ndarray], index: list[int], failed: np.ndarray,
+               reused: int) -> Enrolment:
+    dimension = int(embedder.dimension)
+    templates = np.stack(rows) if rows else np.zeros((0, dimension), np.float32)
+    return Enrolment(model=name, templates=templates, image_index=np.asarray(index, np.int64), failed=failed,
+                     similarity_threshold=similarity_threshold(embedder),
+                     customary_threshold=embedder.customary_threshold, metric=Metric(embedder.metric),
+                     reused=reused)
+
+
+def settings_text(config: EnrolConfig) -> str:
+    """One line for a report: how faces were found."""
+    if config.faces is FaceSource.WHOLE_IMAGE:
+        return "each image taken as one face already cropped (no detector); landmarks from each recognizer"
+    side = f"a copy at most {config.detection_side} px on its long side" if config.detection_side else "full size"
+    return (f"largest face found by {config.detector} (run on {side}"
+            + (f", threshold {config.detection_threshold:g}" if config.detection_threshold is not None else "")
+            + "), embedded from the full-size image")
+
