@@ -36,7 +36,7 @@ def test_follows_the_detector_protocol_and_finds_nothing_in_blank_images():
 def test_mirrored_pass_is_put_back_where_the_face_is(off_centre_face):
     ensemble = Ensemble()
     straight, mirrored = (ensemble.run_pass(off_centre_face, one, threshold=0.5)
-                          for one in ensemble.passes if one.scale == 1.0)
+                          for one in ensemble.passes_for(*off_centre_face.shape[:2]) if one.scale == 1.0)
     assert len(straight) == 1 and len(mirrored) == 1
     assert box_iou(straight.xyxy, mirrored.xyxy)[0, 0] > 0.8
     left_eye, right_eye = mirrored.landmarks[0, 0], mirrored.landmarks[0, 1]
@@ -45,7 +45,7 @@ def test_mirrored_pass_is_put_back_where_the_face_is(off_centre_face):
 
 def test_a_face_every_pass_finds_keeps_its_score_and_a_blip_is_diluted():
     ensemble = Ensemble(EnsembleConfig(scales=(1.0, 2.0), flip=True))
-    names = [one.name for one in ensemble.passes]
+    names = [one.name for one in ensemble.passes_for(480, 640)]
     face = (100, 100, 160, 170)
     found = [_one(face, 0.8, name) for name in names] + [_one((300, 50, 340, 95), 0.6, names[0])]
     fused = ensemble.fuse(found, image_size=(480, 640))
@@ -54,6 +54,13 @@ def test_a_face_every_pass_finds_keeps_its_score_and_a_blip_is_diluted():
     assert strongest.score[0] == pytest.approx(0.8)
     assert set(strongest.source[0].split(",")) == set(names)
     assert fused.score.min() == pytest.approx(0.6 / 4)
+
+
+def test_upscaled_passes_stay_within_the_pixel_budget():
+    ensemble = Ensemble(EnsembleConfig(scales=(1.0, 2.0), flip=True, max_pass_pixels=16_000_000))
+    assert [one.name for one in ensemble.passes_for(768, 1024)] == ["1x", "2x", "1xf", "2xf"]
+    assert [one.name for one in ensemble.passes_for(2000, 3000)] == ["1x", "1.63x", "1xf", "1.63xf"]
+    assert [one.name for one in ensemble.passes_for(3024, 4032)] == ["1x", "1xf"]
 
 
 def test_only_passes_that_can_see_a_face_of_that_size_count():

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from unseen.errors import ConfigError, ExitCode
 from unseen.examples import astronaut_photo
+from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
 from unseen.redact.batch import FileResult, FileStatus, RunSummary, redact_files
@@ -34,7 +35,8 @@ def _config(*, threshold: Optional[float], thorough: bool, style: str, shape: Op
         _DEFAULTS.verification, threshold=verify_threshold)
     return RedactConfig(
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-        detector=replace(_DEFAULTS.detector, thorough=thorough),
+        detector=replace(_DEFAULTS.detector, thorough=True, max_pass_pixels=CenterFaceConfig().max_pixels)
+        if thorough else _DEFAULTS.detector,
         cover=cover, verify=verify, verification=verification, strict=strict,
         output_format=OutputFormat.parse(output_format, "--format") if output_format else None,
         quality=quality, seed=seed)
@@ -49,7 +51,8 @@ def redact(
         None, help="Grow every face box by this fraction on each side (at least 0.25; default "
                    f"{', '.join(f'{p:g}' for p in _DEFAULTS.cover.padding)} for left, top, right, bottom)."),
     threshold: Optional[float] = typer.Option(None, help=f"Cover faces scoring at least this (default {DEFAULT_THRESHOLD})."),
-    thorough: bool = typer.Option(False, "--thorough", help="Add MTCNN as a second opinion (slower)."),
+    thorough: bool = typer.Option(False, "--thorough", help="Add MTCNN as a second opinion and upscale large photos "
+                                                             "too (slower)."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Re-detect and re-identify on every output."),
     verify_threshold: Optional[float] = typer.Option(
         None, help=f"Detection threshold when verifying (default {_DEFAULTS.verification.threshold})."),
