@@ -15,7 +15,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/unseen detect --example
+	$(BIN)/unseen redact --example -o $(OUT)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

@@ -13,7 +13,7 @@ from unseen.audit.images import ImagesConfig, audit_images
 from unseen.audit.scoring import comparisons_from_images, manifest_from_pairs, plan_pairs, read_manifest
 from unseen.audit.verification import OperatingPoint, VerificationConfig
 from unseen.errors import ConfigError, InputFileError
-from unseen.faces.embedders.base import Comparisons as TemplateComparisons
+from unseen.faces.embedders.base import TemplateScoring
 from unseen.faces.embedders.base import Metric
 from unseen.faces.types import Detections
 
@@ -35,7 +35,7 @@ class FakeDetector:
         return Detections(xyxy=[[0, 0, w, h]], score=[1.0])
 
 
-class FakeEmbedder(TemplateComparisons):
+class FakeEmbedder(TemplateScoring):
     """The mean colour as a 3-D template; euclidean distance, customary threshold 10."""
 
     name, dimension, metric, customary_threshold = "fake", 3, Metric.EUCLIDEAN, 10.0

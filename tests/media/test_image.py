@@ -80,3 +80,10 @@ def test_a_colour_profile_is_applied_to_the_pixels_not_carried(tmp_path):
     image = load(path)
     assert np.abs(image.rgb.astype(int) - rgb).max() <= 2  # an sRGB profile changes nothing visible
     assert "icc_profile" not in Image.open(io.BytesIO(encode(image.rgb, file_format="png"))).info
+
+
+def test_jpeg_is_written_without_chroma_subsampling():
+    from PIL import JpegImagePlugin
+
+    with Image.open(io.BytesIO(encode(_gradient(), file_format="jpeg"))) as written:
+        assert JpegImagePlugin.get_sampling(written) == 0  # 4:4:4: every channel in 8 x 8 blocks

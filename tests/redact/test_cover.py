@@ -37,9 +37,9 @@ def test_no_pixel_of_the_face_box_survives_a_solid_cover(shape, face):
 
 @pytest.mark.parametrize("shape", list(CoverShape))
 def test_every_jpeg_block_the_face_touches_is_fully_covered(shape):
-    face = (37, 45, 61, 77)  # edges off the 16 px grid
+    face = (37, 45, 61, 77)  # edges off the 8 px grid
     mask = cover_mask(_faces(face), width=300, height=200, config=CoverConfig(shape=shape))
-    assert mask[32:80, 32:64].all()  # blocks [32, 80) x [32, 64) hold the face
+    assert mask[40:80, 32:64].all()  # blocks [40, 80) x [32, 64) hold the face
 
 
 def test_padding_of_a_quarter_is_covered_on_every_side_of_a_box():

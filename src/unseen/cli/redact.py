@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from unseen.errors import ExitCode
+from unseen.errors import ConfigError, ExitCode
+from unseen.examples import astronaut_photo
+from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
 from unseen.redact.batch import FileResult, FileStatus, RunSummary, redact_files
@@ -33,14 +35,15 @@ def _config(*, threshold: Optional[float], thorough: bool, style: str, shape: Op
         _DEFAULTS.verification, threshold=verify_threshold)
     return RedactConfig(
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-        detector=replace(_DEFAULTS.detector, thorough=thorough),
+        detector=replace(_DEFAULTS.detector, thorough=True, max_pass_pixels=CenterFaceConfig().max_pixels)
+        if thorough else _DEFAULTS.detector,
         cover=cover, verify=verify, verification=verification, strict=strict,
         output_format=OutputFormat.parse(output_format, "--format") if output_format else None,
         quality=quality, seed=seed)
 
 
 def redact(
-    inputs: list[Path] = typer.Argument(..., help="Photos, and folders searched recursively for photos."),
+    inputs: Optional[list[Path]] = typer.Argument(None, help="Photos, and folders searched recursively for photos."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the redacted copies and the record."),
     style: str = typer.Option("solid", help="How faces are covered: solid (default), mosaic or blur."),
     shape: Optional[str] = typer.Option(None, help=f"box or ellipse (default {_DEFAULTS.cover.shape.value})."),
@@ -48,7 +51,8 @@ def redact(
         None, help="Grow every face box by this fraction on each side (at least 0.25; default "
                    f"{', '.join(f'{p:g}' for p in _DEFAULTS.cover.padding)} for left, top, right, bottom)."),
     threshold: Optional[float] = typer.Option(None, help=f"Cover faces scoring at least this (default {DEFAULT_THRESHOLD})."),
-    thorough: bool = typer.Option(False, "--thorough", help="Add MTCNN as a second opinion (slower)."),
+    thorough: bool = typer.Option(False, "--thorough", help="Add MTCNN as a second opinion and upscale large photos "
+                                                             "too (slower)."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Re-detect and re-identify on every output."),
     verify_threshold: Optional[float] = typer.Option(
         None, help=f"Detection threshold when verifying (default {_DEFAULTS.verification.threshold})."),
@@ -56,8 +60,12 @@ def redact(
     output_format: Optional[str] = typer.Option(None, "--format", help="Write every output as jpeg, png, webp, tiff, heif or bmp."),
     quality: int = typer.Option(_DEFAULTS.quality, help="JPEG / WebP / HEIF quality (1-100)."),
     seed: int = typer.Option(0, help="Seed of the noise in mosaic and blur."),
+    example: bool = typer.Option(False, "--example", help="Also redact the built-in example photo."),
 ) -> None:
     """Cover every face in photos, strip all metadata, verify, and write copies to OUTDIR."""
+    paths = list(inputs or []) + ([astronaut_photo()] if example else [])
+    if not paths:
+        raise ConfigError("redact: give at least one photo or folder, or --example")
     config = _config(threshold=threshold, thorough=thorough, style=style, shape=shape, padding=padding,
                      verify=verify, strict=strict, verify_threshold=verify_threshold,
                      output_format=output_format, quality=quality, seed=seed)
@@ -75,9 +83,36 @@ def redact(
                 progress.console.print(f"[red]{result.status.value}[/] {result.job.source}: {result.message}",
                                        highlight=False)
 
-        summary = redact_files(inputs, out_dir=out, config=config, on_start=started, on_file=finished)
+        summary = redact_files(paths, out_dir=out, config=config, on_start=started, on_file=finished)
+    if len(summary.results) <= DETAILED_UP_TO:
+        for result in summary.results:
+            console.print(_file_line(result), highlight=False)
     console.print(_summary_table(summary, out))
     raise typer.Exit(int(summary.exit_code))
+
+
+DETAILED_UP_TO = 20
+"""Runs of at most this many files get a line per file before the summary."""
+
+
+def _file_line(result: FileResult) -> str:
+    if result.status is FileStatus.FAILED:
+        return f"[red]failed[/] {result.job.source}: {result.message}"
+    where = result.job.output if result.status is not FileStatus.REFUSED else "(not written: --strict)"
+    line = f"{where}: {result.faces} face(s) covered"
+    verification = result.entry.get("verification")
+    if verification is None:
+        line += "; not verified"
+    else:
+        verdict = "[green]passed[/]" if verification["passed"] else "[bold red]FAILED[/]"
+        recognizers = ", ".join(verification["embedders"]) or "none installed"
+        line += (f"; verification {verdict}: {len(verification['redetected'])} re-detected, "
+                 f"{len(verification['exposed'])} clear face(s) left bare, "
+                 f"{len(verification['faces_matched'])} of {verification['faces_compared']} matched by recognizers "
+                 f"({recognizers})")
+    if result.review:
+        line += f"; [yellow]review:[/] {'; '.join(result.review)}"
+    return line
 
 
 def _summary_table(summary: RunSummary, out: Path) -> Table:

@@ -204,16 +204,28 @@ class Detections:
         return self[np.argsort(-self.score, kind="stable")]
 
     def nms(self, iou_threshold: float = 0.4) -> Detections:
-        """Greedy non-maximum suppression: keep the best box of every overlapping cluster."""
+        """Greedy non-maximum suppression: keep the best box of every overlapping cluster.
+
+        Memory stays linear in the number of boxes (a detector at a low threshold can
+        propose tens of thousands); time is boxes x boxes kept.
+        """
         if len(self) < 2:
             return self
         order = np.argsort(-self.score, kind="stable")
-        overlaps = box_iou(self.xyxy[order], self.xyxy[order])
-        keep = np.ones(len(order), dtype=bool)
-        for i in range(len(order)):
-            if keep[i]:
-                keep[i + 1:] &= overlaps[i, i + 1:] < iou_threshold
-        return self[np.sort(order[keep])]
+        boxes = self.xyxy[order].astype(np.float64)
+        areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+        remaining = np.arange(len(order))
+        kept = []
+        while len(remaining):
+            best, rest = remaining[0], remaining[1:]
+            kept.append(best)
+            lt = np.maximum(boxes[best, :2], boxes[rest, :2])
+            rb = np.minimum(boxes[best, 2:], boxes[rest, 2:])
+            inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
+            union = areas[best] + areas[rest] - inter
+            iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+            remaining = rest[iou < iou_threshold]
+        return self[np.sort(order[kept])]
 
     # -- serialisation ------------------------------------------------------------------
     def to_records(self) -> list[dict[str, Any]]:

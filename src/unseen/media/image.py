@@ -184,7 +184,8 @@ def encode(rgb: np.ndarray, *, alpha: np.ndarray | None = None, file_format: Out
         image.putalpha(Image.fromarray(alpha, "L"))
     buffer = io.BytesIO()
     if file_format is OutputFormat.JPEG:
-        image.save(buffer, "JPEG", quality=quality, subsampling="4:2:0", optimize=True)
+        # 4:4:4: every channel in 8 x 8 blocks, the grid covers are snapped to
+        image.save(buffer, "JPEG", quality=quality, subsampling="4:4:4", optimize=True)
     elif file_format is OutputFormat.PNG:
         image.save(buffer, "PNG", optimize=False, compress_level=6)
     elif file_format is OutputFormat.WEBP:

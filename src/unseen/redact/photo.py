@@ -14,7 +14,7 @@ from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig
 from unseen.faces.types import Detections
 from unseen.media.image import JPEG_QUALITY, LoadedImage, OutputFormat, decode, encode, output_format_for
 from unseen.redact.cover import CoverConfig, cover
-from unseen.redact.verify import Recognizers, Verification, VerifyConfig, verify_redaction
+from unseen.redact.verify import Recognizers, Verification, VerifyConfig, check_same_size, verify_redaction
 
 DEFAULT_THRESHOLD = Ensemble.default_threshold
 REVIEW_BELOW = 0.5
@@ -163,6 +163,7 @@ class Redactor:
     def verify(self, original: LoadedImage, redacted: LoadedImage) -> tuple[Detections, Verification]:
         """Check a redacted file made by any tool: find the faces in the original with the
         covering threshold, then look for them in the redacted one."""
+        check_same_size(original.rgb, redacted.rgb)
         faces = self.find_faces(original.rgb)
         verification = verify_redaction(
             original=original.rgb, redacted=redacted.rgb, faces=faces, detector=self.detector,

@@ -169,14 +169,7 @@ def verify_redaction(*, original: np.ndarray, redacted: np.ndarray, faces: Detec
     reuse the models over many images.
     """
     config = config or VerifyConfig()
-    original = check_rgb_image(original, "original")
-    redacted = check_rgb_image(redacted, "redacted")
-    if original.shape != redacted.shape:
-        raise ConfigError(
-            f"redacted: expected the original's size {original.shape[1]}x{original.shape[0]}, got "
-            f"{redacted.shape[1]}x{redacted.shape[0]}" + (
-                "; the redactor may have dropped the orientation tag without turning the pixels"
-                if original.shape[:2] == redacted.shape[1::-1] else ""))
+    original, redacted = check_same_size(original, redacted)
     found = detector.detect(redacted, threshold=config.threshold)
     over_faces = _over_faces(found, faces, config.overlap_iou)
     clear = found.score >= config.exposed_above
@@ -195,6 +188,19 @@ def verify_redaction(*, original: np.ndarray, redacted: np.ndarray, faces: Detec
         match_threshold=np.asarray(recognizers.thresholds, dtype=np.float64),
         unavailable=tuple(recognizers.unavailable),
     )
+
+
+def check_same_size(original: np.ndarray, redacted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as checked RGB arrays, or a ConfigError when their sizes differ."""
+    original = check_rgb_image(original, "original")
+    redacted = check_rgb_image(redacted, "redacted")
+    if original.shape != redacted.shape:
+        raise ConfigError(
+            f"redacted: expected the original's size {original.shape[1]}x{original.shape[0]}, got "
+            f"{redacted.shape[1]}x{redacted.shape[0]}" + (
+                "; the redactor may have dropped the orientation tag without turning the pixels"
+                if original.shape[:2] == redacted.shape[1::-1] else ""))
+    return original, redacted
 
 
 def _over_faces(found: Detections, faces: Detections, overlap_iou: float) -> np.ndarray:

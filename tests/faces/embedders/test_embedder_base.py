@@ -85,3 +85,12 @@ def test_models_load_lazily():
     embedder = build_embedder("facenet")
     assert embedder._net is None
     assert build_embedder("dlib")._network is None
+
+
+def test_facenet_checks_crops_before_loading_its_graph():
+    from unseen.faces.embedders.facenet import FaceNet
+
+    embedder = FaceNet()
+    with pytest.raises(ConfigError, match=r"crops: expected uint8 \(n, 160, 160, 3\)"):
+        embedder.embed_crops(np.zeros((1, 112, 112, 3), np.uint8))
+    assert embedder._net is None

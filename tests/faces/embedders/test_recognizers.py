@@ -175,3 +175,13 @@ def test_faces_without_landmarks_are_aligned_from_their_box(one_face, pairs, tem
 def test_bad_inputs_raise_clear_errors(name, image, faces, message, embedders):
     with pytest.raises(ConfigError, match=message):
         embedders[name].embed(image, faces)
+
+
+def test_shape_predictor_landmarks_land_near_the_detectors(one_face):
+    from unseen.faces.embedders.align import ShapePredictor
+
+    _, image, face = one_face
+    derived = ShapePredictor().landmarks(image, face.xyxy)[0]
+    truth = face.landmarks[0]
+    error = np.linalg.norm(derived - truth, axis=1).mean() / np.linalg.norm(truth[0] - truth[1])
+    assert error < 0.2, f"mean landmark error {error:.3f} of the eye distance"

@@ -40,7 +40,7 @@ class CenterFaceConfig:
 
     scales: tuple[float, ...] = (1.0,)
     coarse_side: int = 1024
-    tile: int = 1536
+    tile: int = 2048
     tile_overlap: int = 256
     max_pixels: int = 8192 * 8192
     nms_iou: float = 0.3

@@ -22,11 +22,17 @@ from unseen.faces.detectors.centerface import CenterFace, CenterFaceConfig
 from unseen.faces.types import Detections, box_iou
 
 
+MIN_UPSCALE = 1.25
+
+
 @dataclass(frozen=True)
 class EnsembleConfig:
     """Which passes run and how they merge.
 
     scales: CenterFace passes on the image resized by each factor.
+    max_pass_pixels: an upscaled pass is scaled down to stay within this many pixels, and
+        left out when that brings it below 1.25x (on a 12-megapixel phone photo a 2x pass
+        would cost 48 megapixels; the faces it adds there are under ~10 px).
     flip: also run every scale on the mirrored image.
     thorough: add MTCNN as a second opinion (slower).
     pass_threshold: the threshold each pass runs at (below any threshold asked of the fusion).
@@ -39,6 +45,7 @@ class EnsembleConfig:
     """
 
     scales: tuple[float, ...] = (1.0, 2.0)
+    max_pass_pixels: int = 16_000_000
     flip: bool = True
     thorough: bool = False
     pass_threshold: float = 0.05
@@ -51,6 +58,8 @@ class EnsembleConfig:
     def __post_init__(self) -> None:
         if not self.scales or any(s <= 0 for s in self.scales):
             raise ConfigError(f"EnsembleConfig.scales: expected positive factors, got {self.scales}")
+        if self.max_pass_pixels < 1:
+            raise ConfigError(f"EnsembleConfig.max_pass_pixels: expected a positive number, got {self.max_pass_pixels}")
         check_threshold(self.pass_threshold, "EnsembleConfig.pass_threshold")
         check_threshold(self.merge_iou, "EnsembleConfig.merge_iou")
         check_threshold(self.mtcnn_threshold, "EnsembleConfig.mtcnn_threshold")
@@ -70,7 +79,8 @@ class Ensemble:
     """CenterFace at several scales, mirrored, optionally with MTCNN; boxes fused.
 
     ``detect`` returns fused faces whose score is at least ``threshold``; each face's
-    ``source`` lists the passes that found it (e.g. ``centerface@1,centerface@2,flip@2``).
+    ``source`` lists the passes that found it: ``1x`` is CenterFace at native size, ``2x``
+    on the image upscaled twice, ``2xf`` the same mirrored, ``mtcnn`` MTCNN (e.g. ``1x,2x,2xf``).
     """
 
     name = "ensemble"
@@ -81,11 +91,19 @@ class Ensemble:
         self._centerface = CenterFace(self.config.centerface)
         self._mtcnn = None
 
-    @property
-    def passes(self) -> list[_Pass]:
-        passes = [_Pass(f"centerface@{s:g}", s, False) for s in self.config.scales]
+    def passes_for(self, height: int, width: int) -> list[_Pass]:
+        """The passes run on an image of this size (upscaled ones within `max_pass_pixels`)."""
+        within = (self.config.max_pass_pixels / max(height * width, 1)) ** 0.5
+        scales = []
+        for scale in sorted(set(self.config.scales)):
+            if scale > 1:
+                scale = min(scale, within)
+                if scale < MIN_UPSCALE:
+                    continue
+            scales.append(round(scale, 2))
+        passes = [_Pass(f"{s:g}x", s, False) for s in scales]
         if self.config.flip:
-            passes += [_Pass(f"flip@{s:g}", s, True) for s in self.config.scales]
+            passes += [_Pass(f"{s:g}xf", s, True) for s in scales]
         if self.config.thorough:
             passes.append(_Pass("mtcnn", 1.0, False))
         return passes
@@ -94,7 +112,7 @@ class Ensemble:
         image = check_rgb_image(image)
         threshold = check_threshold(self.default_threshold if threshold is None else threshold)
         raw_threshold = min(self.config.pass_threshold, threshold)
-        found = [self.run_pass(image, one, threshold=raw_threshold) for one in self.passes]
+        found = [self.run_pass(image, one, threshold=raw_threshold) for one in self.passes_for(*image.shape[:2])]
         return self.fuse(found, image_size=image.shape[:2]).above(threshold)
 
     def run_pass(self, image: np.ndarray, one: _Pass, *, threshold: float) -> Detections:
@@ -113,7 +131,7 @@ class Ensemble:
         largest = (self.config.centerface.max_pixels / (height * width)) ** 0.5
         passes = [self._centerface.detect_at_scale(image, min(scale, largest), threshold=threshold)]
         coarse = self.config.centerface.coarse_side
-        if scale == min(self.config.scales) and coarse and max(height, width) > 1.5 * coarse:
+        if scale <= 1 and coarse and max(height, width) > 1.5 * coarse:
             passes.append(self._centerface.detect_at_scale(image, coarse / max(height, width), threshold=threshold))
         return Detections.merge(passes).nms(self.config.centerface.nms_iou) if len(passes) > 1 else passes[0]
 
@@ -126,7 +144,7 @@ class Ensemble:
 
     def fuse(self, found: list[Detections], *, image_size: tuple[int, int]) -> Detections:
         """Cluster the passes' boxes and fuse each cluster into one face (see the module doc)."""
-        passes = self.passes
+        passes = self.passes_for(*image_size)
         tagged = Detections.merge(found)
         if len(tagged) == 0:
             return Detections.empty()

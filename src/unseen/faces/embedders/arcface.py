@@ -1,7 +1,7 @@
 """Any ArcFace-style recognizer the user brings as an ONNX file: cosine similarity.
 
-No ArcFace weights ship with unseen (none are published under a licence that allows it),
-so the user passes a file, e.g. an insightface ``w600k_r50.onnx``. The model must take
+unseen ships no ArcFace weights, so the user passes a file, e.g. insightface's
+``w600k_r50.onnx`` (mind its licence). The model must take
 (N, 3, 112, 112) RGB faces aligned by five landmarks to the standard ArcFace template and
 return one vector per face. Pixels are scaled as (x - 127.5) / 127.5 unless the graph does
 that itself (its first nodes subtract and multiply), in which case it gets 0..255 values.
@@ -19,7 +19,7 @@ import numpy as np
 
 from unseen.errors import ConfigError, InputFileError, ModelUnavailableError
 from unseen.faces.embedders.align import ARCFACE_SIZE, ShapePredictor, align, with_landmarks
-from unseen.faces.embedders.base import Comparisons, Metric, check_faces, l2_normalised
+from unseen.faces.embedders.base import Metric, TemplateScoring, check_faces, l2_normalised
 from unseen.faces.types import Detections
 
 PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -34,7 +34,7 @@ class PixelScaling(str, Enum):
     RAW = "raw"  # 0..255 as floats, for graphs that normalise inside (older MXNet exports)
 
 
-class ArcFaceONNX(Comparisons):
+class ArcFaceONNX(TemplateScoring):
     """An ArcFace-style ONNX recognizer; the file is read lazily on first use.
 
     A missing file is reported at once; a file that is not ONNX, or whose input is not
@@ -63,8 +63,7 @@ class ArcFaceONNX(Comparisons):
     def dimension(self) -> int:
         """Length of the model's templates (read from the file, which loads it)."""
         self._model()
-        assert self._dimension is not None
-        return self._dimension
+        return int(self._dimension)  # type: ignore[arg-type]  # set by _model
 
     def _model(self):
         if self._session is None:
@@ -79,11 +78,12 @@ class ArcFaceONNX(Comparisons):
 
     def _check_input(self, session) -> None:
         inputs = session.get_inputs()
-        shape = tuple(inputs[0].shape) if len(inputs) == 1 else ()
-        fixed = [dim if isinstance(dim, int) else None for dim in shape]
+        shapes = [tuple(item.shape) for item in inputs]
+        fixed = [dim if isinstance(dim, int) else None for dim in shapes[0]] if len(shapes) == 1 else []
         if len(fixed) != 4 or any(got is not None and got != want for got, want in zip(fixed[1:], EXPECTED_INPUT[1:])):
+            described = ", ".join(str(shape) for shape in shapes) or "none"
             raise InputFileError(
-                f"{self.model_path}: the model takes {len(inputs)} input(s) of shape {shape}, expected one input "
+                f"{self.model_path}: the model's inputs have shapes {described}, expected one input "
                 f"of shape (N, 3, {ARCFACE_SIZE}, {ARCFACE_SIZE}); export the recognizer with an NCHW "
                 f"{ARCFACE_SIZE}x{ARCFACE_SIZE} RGB input")
 

@@ -48,7 +48,7 @@ class Embedder(Protocol):
     def pair_similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray: ...
 
 
-class Comparisons:
+class TemplateScoring:
     """`Embedder.similarity` and `Embedder.pair_similarity` for a class with ``metric``
     and ``dimension``; the built-in embedders inherit them."""
 

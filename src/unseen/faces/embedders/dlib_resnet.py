@@ -13,14 +13,14 @@ import numpy as np
 
 from unseen.faces.detectors.base import packaged_file
 from unseen.faces.embedders.align import SHAPE_PREDICTOR_INSTALL, ShapePredictor
-from unseen.faces.embedders.base import Comparisons, Metric, check_faces
+from unseen.faces.embedders.base import Metric, TemplateScoring, check_faces
 from unseen.faces.types import Detections
 
 CHIP_PADDING = 0.25
 """Context around the face in dlib's chip; 0.25 is what the network was trained with."""
 
 
-class DlibResNet(Comparisons):
+class DlibResNet(TemplateScoring):
     """dlib ResNet v1; the models load lazily on the first `embed`."""
 
     name = "dlib"

