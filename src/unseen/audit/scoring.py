@@ -10,7 +10,7 @@ at a time, and labels are coded once per image, so millions of pairs stay cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
