@@ -12,12 +12,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from unseen.choices import Choice
 from unseen.errors import ConfigError, InputFileError, unknown_choice
 
 CROSS = " x "
@@ -26,18 +26,11 @@ CROSS = " x "
 UNKNOWN_SUBJECT = -1
 
 
-class ScoreScale(str, Enum):
+class ScoreScale(Choice):
     """How the input's score column reads: similarity (higher = same) or distance (lower = same)."""
 
     SIMILARITY = "similarity"
     DISTANCE = "distance"
-
-    @classmethod
-    def parse(cls, value: str | ScoreScale) -> ScoreScale:
-        try:
-            return cls(value)
-        except ValueError:
-            raise unknown_choice("--score-scale", value, [m.value for m in cls]) from None
 
     def to_similarity(self, values: Any) -> Any:
         return -np.asarray(values, dtype=np.float64) if self is ScoreScale.DISTANCE else np.asarray(values, np.float64)
@@ -161,7 +154,7 @@ class Comparisons:
               provenance: Provenance | None = None) -> Comparisons:
         """From plain sequences: ``labels_a={"race": [...]}`` (``labels_b`` defaults to the
         same, i.e. both sides share the label); ``scores`` in each model's own scale."""
-        scales = tuple(ScoreScale.parse(s) for s in (scales or [ScoreScale.SIMILARITY] * len(models)))
+        scales = tuple(ScoreScale.parse(s, "--score-scale") for s in (scales or [ScoreScale.SIMILARITY] * len(models)))
         raw = np.asarray(scores, dtype=np.float64)
         raw = raw[:, None] if raw.ndim == 1 else raw
         if raw.ndim != 2 or raw.shape[1] != len(models):
@@ -361,7 +354,7 @@ def read_comparisons(path: str | Path, *, columns: TableColumns) -> Comparisons:
     for spec in columns.scores:  # "column" or "column:distance" / "column:similarity"
         name, _, scale = spec.rpartition(":") if spec.endswith((":distance", ":similarity")) else (spec, "", "")
         names.append(name)
-        scales.append(ScoreScale.parse(scale) if scale else columns.scale)
+        scales.append(ScoreScale.parse(scale, "--score-scale") if scale else columns.scale)
     _require(frame, names, "--score", path)
     labels_a: dict[str, list] = {}
     labels_b: dict[str, list] = {}

@@ -15,30 +15,24 @@ For one image call `image_coverage`; for a whole pack, `pack_coverage`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
 from unseen.audit.wider import SHAPE_FILE, LabelledFaces, PackBoxes
-from unseen.errors import ConfigError, InputFileError, unknown_choice
+from unseen.choices import Choice
+from unseen.errors import ConfigError, InputFileError
 
 HIDDEN_FRACTION = 0.8
 AWAY_MARGIN = 0.5
 
 
-class CoverShape(str, Enum):
+class CoverShape(Choice):
     """The shape a redactor fills inside each of its boxes."""
 
     BOX = "box"
     ELLIPSE = "ellipse"
 
-    @classmethod
-    def parse(cls, value: str | CoverShape) -> CoverShape:
-        try:
-            return cls(value)
-        except ValueError:
-            raise unknown_choice("shape", value, [s.value for s in cls]) from None
 
 
 def read_cover_shape(directory: str | Path, *, default: CoverShape = CoverShape.BOX) -> CoverShape:
@@ -47,7 +41,7 @@ def read_cover_shape(directory: str | Path, *, default: CoverShape = CoverShape.
     if not path.is_file():
         return default
     try:
-        return CoverShape.parse(path.read_text(encoding="utf-8").strip().lower())
+        return CoverShape.parse(path.read_text(encoding="utf-8").strip().lower(), f"{path}")
     except ConfigError as error:
         raise InputFileError(f"{path}: {error}") from None
 
@@ -91,7 +85,7 @@ def _union_of_ellipses(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
 def covered_mask(cover_xyxy: np.ndarray, *, width: int, height: int,
                  shape: CoverShape | str = CoverShape.BOX) -> np.ndarray:
     """(height, width) bool: the pixels a redactor covered with ``shape`` in each box."""
-    shape = CoverShape.parse(shape)
+    shape = CoverShape.parse(shape, "shape")
     if width < 1 or height < 1:
         raise ConfigError(f"covered_mask: expected a positive image size, got {width}x{height}")
     if shape is CoverShape.BOX:
@@ -176,7 +170,7 @@ def pack_coverage(faces: LabelledFaces, covers: PackBoxes, *, shape: CoverShape 
     ``image_sizes`` (m, 2) width, height; read from the image files when omitted.
     ``progress``, if given, is called once per image (e.g. to advance a progress bar).
     """
-    shape = CoverShape.parse(shape)
+    shape = CoverShape.parse(shape, "shape")
     if not 0.0 < hidden_at <= 1.0:
         raise ConfigError(f"pack_coverage: hidden_at must be in (0, 1], got {hidden_at}")
     if covers.n_images != faces.n_images:

@@ -449,7 +449,7 @@ def audit_pack(pack: str | Path, *, boxes: str | Path | None = None, detector: s
             "given" if threshold is not None else "every covered box" if coverage else "default for saved boxes") + ")")
     cover_shape = None
     if coverage:
-        cover_shape = CoverShape.parse(shape) if shape is not None else (
+        cover_shape = CoverShape.parse(shape, "--shape") if shape is not None else (
             read_cover_shape(boxes) if boxes is not None and Path(boxes).is_dir() else CoverShape.BOX)
         about["covered shape"] = cover_shape.value
     config = replace(config or DetectionAuditConfig(), threshold=operating)

@@ -24,14 +24,14 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from unseen.audit.comparisons import ScoreScale
-from unseen.errors import ConfigError, InputFileError, unknown_choice
+from unseen.choices import Choice
+from unseen.errors import ConfigError, InputFileError
 from unseen.faces.embedders.base import Metric, similarity_threshold
 from unseen.faces.types import Detections
 
@@ -40,18 +40,12 @@ CHECKPOINT_EVERY = 200
 """A templates file is saved after this many newly embedded images (and at the end)."""
 
 
-class FaceSource(str, Enum):
+class FaceSource(Choice):
     """Where an image's face comes from."""
 
     DETECT = "detect"            # the largest face the detector finds
     WHOLE_IMAGE = "whole-image"  # the image is one face, already cropped
 
-    @classmethod
-    def parse(cls, value: str | FaceSource) -> FaceSource:
-        try:
-            return cls(value)
-        except ValueError:
-            raise unknown_choice("--faces", value, [m.value for m in cls]) from None
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ class EnrolConfig:
     detection_threshold: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "faces", FaceSource.parse(self.faces))
+        object.__setattr__(self, "faces", FaceSource.parse(self.faces, "--faces"))
         if self.detection_side < 0:
             raise ConfigError(f"--detection-side: expected 0 (native size) or a positive number of pixels, "
                               f"got {self.detection_side}")

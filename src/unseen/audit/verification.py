@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 from scipy import sparse
 
 from unseen.audit import fairness, uncertainty
 from unseen.audit.comparisons import Comparisons, Grouping, ScoreScale
+from unseen.choices import Choice
 from unseen.errors import ConfigError, unknown_choice
 
 # --------------------------------------------------------------------------------------
@@ -37,16 +37,7 @@ from unseen.errors import ConfigError, unknown_choice
 # --------------------------------------------------------------------------------------
 
 
-class _Choice(str, Enum):
-    @classmethod
-    def parse(cls, value: str | _Choice, *, argument: str = ""):
-        try:
-            return cls(value)
-        except ValueError:
-            raise unknown_choice(argument or cls.__name__, value, [m.value for m in cls]) from None
-
-
-class ThresholdPolicy(_Choice):
+class ThresholdPolicy(Choice):
     """How the operating threshold is set. ``target-fmr`` is the method; the rest reproduce papers."""
 
     TARGET_FMR = "target-fmr"
@@ -66,14 +57,14 @@ class ThresholdPolicy(_Choice):
         return self in (ThresholdPolicy.EER, ThresholdPolicy.BEST_ACCURACY, ThresholdPolicy.ACCURACY_MINUS_STD)
 
 
-class RatesOver(_Choice):
+class RatesOver(Choice):
     """Denominators of the rates fed to FDR, IR and GARBE (never of the reported FMR/FNMR)."""
 
     NONMATED_MATED = "nonmated-mated"
     ALL_PAIRS = "all-pairs"
 
 
-class BootstrapUnit(_Choice):
+class BootstrapUnit(Choice):
     """What the bootstrap draws: whole subjects (right), single pairs (too narrow), or nothing."""
 
     SUBJECT = "subject"

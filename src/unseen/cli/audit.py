@@ -186,7 +186,7 @@ def scores(
     groups = tuple(group) + ((f"{group_a}:{group_b}",) if group_a else ())
     if subjects and subjects_from:
         raise ConfigError("--subjects/--subjects-from: give one of them")
-    scale = ScoreScale.parse(score_scale)
+    scale = ScoreScale.parse(score_scale, "--score-scale")
     columns = TableColumns(
         scores=tuple(score), mated=mated, groups=groups,
         subjects=_pairs(subjects or subjects_from, "--subjects" if subjects else "--subjects-from"),
