@@ -152,14 +152,12 @@ class Ensemble:
         which = np.array([pass_index[s] for s in tagged.source])
         order = np.argsort(-tagged.score, kind="stable")
         tagged, which = tagged[order], which[order]
-        overlaps = box_iou(tagged.xyxy, tagged.xyxy) >= self.config.merge_iou
-        taken = np.zeros(len(tagged), dtype=bool)
         boxes, scores, landmarks, sources = [], [], [], []
-        for seed in range(len(tagged)):
-            if taken[seed]:
-                continue
-            members = np.flatnonzero(overlaps[seed] & ~taken)
-            taken[members] = True
+        remaining = np.arange(len(tagged))
+        while len(remaining):  # one cluster at a time: memory stays linear in the boxes
+            seed = remaining[0]
+            close = box_iou(tagged.xyxy[seed:seed + 1], tagged.xyxy[remaining])[0] >= self.config.merge_iou
+            members, remaining = remaining[close], remaining[~close]
             best = _best_per_pass(members, which, tagged.score)
             weights = tagged.score[best].astype(np.float64)
             box = (tagged.xyxy[best] * weights[:, None]).sum(axis=0) / weights.sum()
