@@ -158,6 +158,22 @@ def test_a_rerun_skips_what_is_done_and_redoes_what_is_not(tmp_path, astronaut_r
     assert not list(out.rglob("*.partial"))
 
 
+def test_an_interrupted_run_keeps_its_record_and_resumes(tmp_path, astronaut_rgb, quick_config):
+    small = np.ascontiguousarray(astronaut_rgb[::4, ::4])
+    for name in ("a", "b"):
+        Image.fromarray(np.roll(small, 8 * ord(name), axis=1)).save(_write(tmp_path / "in" / f"{name}.png", b""))
+
+    def interrupt(result):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config, on_file=interrupt)
+    record = json.loads((tmp_path / "out" / RECORD_NAME).read_text())
+    assert list(record["files"]) == ["in/a.redacted.png"]
+    again = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
+    assert [r.status for r in again.results] == [FileStatus.ALREADY_DONE, FileStatus.WRITTEN]
+
+
 def test_unreadable_and_animated_files_fail_with_a_reason_and_the_run_goes_on(tmp_path, astronaut_rgb, quick_config):
     _write(tmp_path / "in" / "broken.jpg", b"\xff\xd8\xff\xe0 not a jpeg")
     frames = [Image.fromarray(np.full((32, 32, 3), v, np.uint8)) for v in (0, 120, 240)]

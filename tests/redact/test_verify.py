@@ -60,9 +60,10 @@ def test_a_light_blur_is_caught(portraits, recognizers):
     for rgb, faces in chosen:
         result = verify_redaction(original=rgb, redacted=_published(_light_blur(rgb, faces)), faces=faces,
                                   detector=detector, config=VerifyConfig(), recognizers=recognizers)
-        assert result.compared.any()
         caught.append(not result.passed)
-        assert len(result.redetected) or result.matched.any()
+        assert len(result.redetected) == len(faces)  # the detector still finds every face
+        with np.errstate(invalid="ignore"):
+            assert (result.similarity >= result.match_threshold).all()  # and both recognizers match it
     assert all(caught)
 
 

@@ -190,13 +190,14 @@ def _print_verification(console: Console, faces: int, verification: Verification
     verdict = "[green]passed[/]" if verification.passed else "[bold red]FAILED[/]"
     console.print(f"verification {verdict}: {faces} face(s) in the original")
     console.print(f"  re-detected over a covered face (threshold {verification.threshold}): "
-                  f"{len(verification.redetected)}")
+                  f"{len(verification.redetected)} (and {len(verification.on_fill)} seeing only flat fill, not a leak)")
     console.print(f"  clear faces left uncovered: {len(verification.exposed)}")
     console.print(f"  possible faces elsewhere, to review: {len(verification.candidates)}")
     if verification.embedders:
         console.print(f"  recognizers ({', '.join(verification.embedders)}): {int(verification.compared.sum())} "
                       f"face(s) compared, {int(verification.matched.sum())} still matched; closest to a match "
-                      f"(similarity minus threshold): {verification.closest_to_match()}")
+                      f"(similarity minus threshold): {verification.closest_to_match()}; matched on the "
+                      f"surroundings alone, not counted: {int(verification.uninformative.any(axis=1).sum())}")
     if verification.unavailable:
         console.print(f"  [yellow]not installed, not checked:[/] {', '.join(verification.unavailable)}")
     console.print(f"  identifying metadata in the redacted file: {len(identifying)}"

@@ -2,9 +2,10 @@
 
 Outputs mirror the inputs under OUTDIR as ``<name>.redacted.<ext>``. Each is encoded in
 memory and renamed into place whole, so a run that dies leaves no half-written file. The
-record (``OUTDIR/redaction-record.json``) is rewritten after every file; a rerun skips
+record (``OUTDIR/redaction-record.json``) lists what was done; a rerun skips
 a file whose output exists and whose record entry shows the same input content and the
-same options, and does every other file again.
+same options, and does every other file again (the record is saved every couple of
+seconds and at the end).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from unseen.media.image import OutputFormat, is_image_path, load
 from unseen.redact.photo import RedactConfig, Redactor, rng_for
 
 RECORD_NAME = "redaction-record.json"
+RECORD_EVERY_S = 2.0
+"""The record is rewritten at most this often during a run (and at its end): a run cut off
+loses at most these seconds of record, and those files are simply done again."""
 OUTPUT_TAG = ".redacted"
 
 STILL_WITH_EXTRAS = ("MPO", "HEIF")
@@ -162,7 +166,7 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
         "config": config.to_record(),
         "config_fingerprint": config.fingerprint,
         "runs": previous.get("runs", []),
-        "files": {},
+        "files": dict(previous.get("files", {})),  # files of earlier runs stay listed
     }
     run_entry: dict[str, Any] = {"started": _timestamp(started)}
     record["runs"].append(run_entry)
@@ -170,13 +174,19 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
     if on_start is not None:
         on_start(len(jobs))
     results = []
-    for job in jobs:
-        result = _redact_one(job, redactor, previous.get("files", {}).get(job.name))
-        results.append(result)
-        record["files"][job.name] = result.entry
+    saved = time.monotonic()
+    try:
+        for job in jobs:
+            result = _redact_one(job, redactor, previous.get("files", {}).get(job.name))
+            results.append(result)
+            record["files"][job.name] = result.entry
+            if time.monotonic() - saved >= RECORD_EVERY_S:
+                write_json_atomic(record_path, record)
+                saved = time.monotonic()
+            if on_file is not None:
+                on_file(result)
+    finally:  # an interrupted run keeps the record of what it finished
         write_json_atomic(record_path, record)
-        if on_file is not None:
-            on_file(result)
     summary = RunSummary(results=tuple(results), record=record_path, seconds=time.time() - started)
     run_entry.update({
         "finished": _timestamp(time.time()), "files": len(results),

@@ -4,19 +4,23 @@ Two checks, on the pixels a reader of the output file will see:
 
 1. Re-detection: the detector runs again on the output at a *lower* threshold than the one
    used for covering. A detection over a face that was covered means the cover failed
-   (``redetected``). One anywhere else is a face left bare (``exposed``) when it scores
-   like a clear face, else a possible face for a person to review (``candidates``).
+   (``redetected``), unless all it sees is flat fill (``on_fill``: the detector answering
+   to a head's outline around a solid box). One anywhere else is a face left bare
+   (``exposed``) when it scores like a clear face, else a possible face for a person to
+   review (``candidates``).
 2. Re-identification: each recognizer embeds every covered face twice, from the original and
    from the output, at the same place and with the same landmarks (an attacker who knows
    where the face was); a similarity at or above the recognizer's customary threshold is a
-   match. Faces smaller than ``min_face_px`` are left to re-detection: recognizers are not
-   meaningful on them.
+   match, unless the recognizer "matches" the face to a blank grey region just as well (it
+   cannot tell anything there). Faces smaller than ``min_face_px`` are left to
+   re-detection: recognizers are not meaningful on them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from unseen.errors import ConfigError, ModelUnavailableError
@@ -62,8 +66,11 @@ class Verification:
     exposed: confident detections away from every covered face (a face left bare).
     candidates: weaker detections away from every covered face (review them).
     embedders: the recognizers that ran; unavailable: those not installed.
+    on_fill: detections over a covered face that see nothing but flat fill (a head's
+        outline around a solid cover): recorded, not a failure, as no face pixel is left.
     similarity: (faces, embedders) similarity of each face's original and covered region,
-        NaN where a face was too small to compare.
+        NaN where a face was too small to compare or the recognizer was uninformative.
+    uninformative: (faces, embedders) the recognizer matched the face to a blank region too.
     match_threshold: (embedders,) the similarity at or above which a pair is a match.
     """
 
@@ -71,8 +78,10 @@ class Verification:
     redetected: Detections
     exposed: Detections
     candidates: Detections
+    on_fill: Detections
     embedders: tuple[str, ...]
     similarity: np.ndarray
+    uninformative: np.ndarray
     match_threshold: np.ndarray
     unavailable: tuple[str, ...] = field(default=())
 
@@ -101,9 +110,11 @@ class Verification:
             "redetected": self.redetected.to_records(),
             "exposed": self.exposed.to_records(),
             "candidates": self.candidates.to_records(),
+            "on_fill": self.on_fill.to_records(),
             "embedders": list(self.embedders),
             "unavailable": list(self.unavailable),
             "faces_compared": int(self.compared.sum()),
+            "uninformative": {name: int(self.uninformative[:, i].sum()) for i, name in enumerate(self.embedders)},
             "faces_matched": [int(i) for i in np.flatnonzero(self.matched)],
             "closest_to_match": self.closest_to_match(),
         }
@@ -139,16 +150,43 @@ class Recognizers:
             self.models.append(model)
             self.thresholds.append(_similarity_threshold(model))
 
-    def compare(self, original: np.ndarray, redacted: np.ndarray, faces: Detections) -> np.ndarray:
-        """(faces, recognizers) similarity between each face in the two images."""
+    def compare(self, original: np.ndarray, redacted: np.ndarray, faces: Detections) -> tuple[np.ndarray, np.ndarray]:
+        """(similarity, uninformative), both (faces, recognizers).
+
+        similarity: each face in the original against the same place in ``redacted``.
+        uninformative: the recognizer "matches" the original face just as well when the
+            face box of ``redacted`` is painted one flat colour: what it matches on is the
+            surroundings (hair, clothes, the head's outline), not anything the cover let
+            through, so its verdict on the cover says nothing and the similarity is left
+            out (NaN). A solid cover is flat already, so it is never matched; a light blur
+            painted flat is no longer the face, so a blur that still matches is caught.
+        """
         scores = np.full((len(faces), len(self.models)), np.nan, dtype=np.float64)
+        uninformative = np.zeros((len(faces), len(self.models)), dtype=bool)
         if len(faces) == 0:
-            return scores
-        for column, model in enumerate(self.models):
+            return scores, uninformative
+        blank = None
+        for column, (model, threshold) in enumerate(zip(self.models, self.thresholds)):
             before = model.embed(original, faces)
-            after = model.embed(redacted, faces)
-            scores[:, column] = model.pair_similarity(before, after)
-        return scores
+            scores[:, column] = model.pair_similarity(before, model.embed(redacted, faces))
+            suspect = np.flatnonzero(scores[:, column] >= threshold)
+            if len(suspect):
+                blank = _flattened(redacted, faces) if blank is None else blank
+                empty = model.pair_similarity(before[suspect], model.embed(blank, faces[suspect]))
+                uninformative[suspect, column] = empty >= threshold
+        scores[uninformative] = np.nan
+        return scores, uninformative
+
+
+def _flattened(redacted: np.ndarray, faces: Detections) -> np.ndarray:
+    """``redacted`` with each face box painted its own median colour: the same photo with
+    no information left where the face was."""
+    flat = redacted.copy()
+    height, width = redacted.shape[:2]
+    for x1, y1, x2, y2 in faces.clipped(width, height).xyxy:
+        region = flat[int(y1):int(np.ceil(y2)), int(x1):int(np.ceil(x2))]
+        region[:] = np.median(region.reshape(-1, 3), axis=0).astype(np.uint8)
+    return flat
 
 
 def _similarity_threshold(model: object) -> float:
@@ -172,22 +210,52 @@ def verify_redaction(*, original: np.ndarray, redacted: np.ndarray, faces: Detec
     original, redacted = check_same_size(original, redacted)
     found = detector.detect(redacted, threshold=config.threshold)
     over_faces = _over_faces(found, faces, config.overlap_iou)
+    on_fill = over_faces & (_share_on_flat_fill(found, original, redacted) >= ON_FILL_SHARE)
     clear = found.score >= config.exposed_above
     recognizers = recognizers if recognizers is not None else Recognizers(config.embedders)
     comparable = np.minimum(faces.width, faces.height) >= config.min_face_px if len(faces) else np.zeros(0, bool)
     similarity = np.full((len(faces), len(recognizers.names)), np.nan)
+    uninformative = np.zeros(similarity.shape, dtype=bool)
     if comparable.any():
-        similarity[comparable] = recognizers.compare(original, redacted, faces[comparable])
+        similarity[comparable], uninformative[comparable] = recognizers.compare(original, redacted, faces[comparable])
     return Verification(
         threshold=config.threshold,
-        redetected=found[over_faces],
+        redetected=found[over_faces & ~on_fill],
         exposed=found[~over_faces & clear],
         candidates=found[~over_faces & ~clear],
+        on_fill=found[on_fill],
         embedders=tuple(recognizers.names),
         similarity=similarity,
+        uninformative=uninformative,
         match_threshold=np.asarray(recognizers.thresholds, dtype=np.float64),
         unavailable=tuple(recognizers.unavailable),
     )
+
+
+ON_FILL_SHARE = 0.9
+FLAT_STD = 3.0
+CHANGED = 8
+
+
+def _share_on_flat_fill(found: Detections, original: np.ndarray, redacted: np.ndarray) -> np.ndarray:
+    """(found,) share of each box's pixels that the redaction replaced by a flat fill:
+    changed from the original and locally uniform (a solid cover, after compression)."""
+    if len(found) == 0:
+        return np.zeros(0)
+    grey = redacted.astype(np.float32).mean(axis=2)
+    mean = cv2.blur(grey, (5, 5))
+    variance = np.maximum(cv2.blur(grey * grey, (5, 5)) - mean * mean, 0)
+    changed = np.abs(redacted.astype(np.int16) - original.astype(np.int16)).max(axis=2) > CHANGED
+    fill = (changed & (variance < FLAT_STD ** 2)).astype(np.int64)
+    integral = np.zeros((fill.shape[0] + 1, fill.shape[1] + 1), np.int64)
+    integral[1:, 1:] = fill.cumsum(axis=0).cumsum(axis=1)
+    height, width = fill.shape
+    boxes = np.round(found.xyxy).astype(np.int64)
+    x1, x2 = np.clip(boxes[:, 0], 0, width), np.clip(boxes[:, 2], 0, width)
+    y1, y2 = np.clip(boxes[:, 1], 0, height), np.clip(boxes[:, 3], 0, height)
+    inside = integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
+    area = np.maximum((x2 - x1) * (y2 - y1), 1)
+    return inside / area
 
 
 def check_same_size(original: np.ndarray, redacted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
