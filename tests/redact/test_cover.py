@@ -42,7 +42,7 @@ def test_every_jpeg_block_the_face_touches_is_fully_covered(shape):
     assert mask[40:80, 32:64].all()  # blocks [40, 80) x [32, 64) hold the face
 
 
-def test_padding_of_a_quarter_is_covered_on_every_side_of_a_box():
+def test_the_default_padding_is_covered_on_every_side_of_a_box():
     mask = cover_mask(_faces((100, 60, 140, 100)), width=300, height=200, config=CoverConfig(shape="box"))
     assert mask[50:110, 90:150].all()
     assert not mask[:45].any() and not mask[:, :85].any()

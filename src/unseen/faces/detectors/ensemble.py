@@ -85,7 +85,7 @@ class Ensemble:
     """
 
     name = "ensemble"
-    default_threshold = 0.21
+    default_threshold = 0.22
 
     def __init__(self, config: EnsembleConfig | None = None) -> None:
         self.config = config or EnsembleConfig()
