@@ -9,7 +9,7 @@ from PIL import Image
 
 from unseen.audit.comparisons import Comparisons, ScoreScale
 from unseen.audit.enrolment import EnrolConfig, TemplateStore, enrol_images
-from unseen.audit.images import ImagesConfig, audit_images
+from unseen.audit.images import audit_images
 from unseen.audit.scoring import comparisons_from_images, manifest_from_pairs, plan_pairs, read_manifest
 from unseen.audit.verification import OperatingPoint, VerificationConfig
 from unseen.errors import ConfigError, InputFileError

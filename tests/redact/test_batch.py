@@ -1,6 +1,5 @@
 """Redacting files: formats, orientation, alpha, metadata gone, names, resuming, refusing."""
 
-import io
 import json
 
 import numpy as np

@@ -20,7 +20,7 @@ from unseen.media.metadata import inspect_file
 from unseen.redact.batch import FileResult, FileStatus, RunSummary, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
 from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor
-from unseen.redact.verify import Verification, VerifyConfig
+from unseen.redact.verify import Verification
 
 _DEFAULTS = RedactConfig()
 
