@@ -20,19 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from unseen.audit.wider import SHAPE_FILE, LabelledFaces, PackBoxes
-from unseen.choices import Choice
 from unseen.errors import ConfigError, InputFileError
+from unseen.redact.cover import CoverShape
 
 HIDDEN_FRACTION = 0.8
 AWAY_MARGIN = 0.5
-
-
-class CoverShape(Choice):
-    """The shape a redactor fills inside each of its boxes."""
-
-    BOX = "box"
-    ELLIPSE = "ellipse"
-
 
 
 def read_cover_shape(directory: str | Path, *, default: CoverShape = CoverShape.BOX) -> CoverShape:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from unseen.errors import ConfigError, InputFileError, unknown_choice
+from unseen.choices import Choice
+from unseen.errors import ConfigError, InputFileError
 from unseen.media.files import write_atomic
 
 MAX_PIXELS = 200_000_000
@@ -121,7 +121,7 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
     return converted
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(Choice):
     """File formats unseen writes. Each is written from pixels alone, without metadata."""
 
     JPEG = "jpeg"
@@ -145,10 +145,7 @@ class OutputFormat(str, Enum):
             return value
         aliases = {"jpg": "jpeg", "heic": "heif", "tif": "tiff"}
         name = str(value).lower().lstrip(".")
-        try:
-            return cls(aliases.get(name, name))
-        except ValueError:
-            raise unknown_choice(argument, value, [f.value for f in cls]) from None
+        return super().parse(aliases.get(name, name), argument)
 
 
 _FORMAT_OF_SOURCE = {

@@ -12,41 +12,31 @@ size leaves big faces recognisable) and carry noise, and neither is ever the def
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 import cv2
 import numpy as np
 
-from unseen.errors import ConfigError, unknown_choice
+from unseen.choices import Choice
+from unseen.errors import ConfigError
 from unseen.faces.types import Detections
 
 MIN_PADDING = 0.25
 """No side of a face box is grown by less than this fraction of the box's width/height."""
 
 
-class CoverStyle(str, Enum):
+class CoverStyle(Choice):
+    """What replaces the pixels of a face region."""
+
     SOLID = "solid"
     MOSAIC = "mosaic"
     BLUR = "blur"
 
-    @classmethod
-    def parse(cls, value: str | CoverStyle, argument: str = "--style") -> CoverStyle:
-        try:
-            return cls(value)
-        except ValueError:
-            raise unknown_choice(argument, value, [s.value for s in cls]) from None
 
+class CoverShape(Choice):
+    """The shape filled inside each padded face box (an ellipse leaves the box's corners)."""
 
-class CoverShape(str, Enum):
     BOX = "box"
     ELLIPSE = "ellipse"
-
-    @classmethod
-    def parse(cls, value: str | CoverShape, argument: str = "--shape") -> CoverShape:
-        try:
-            return cls(value)
-        except ValueError:
-            raise unknown_choice(argument, value, [s.value for s in cls]) from None
 
 
 @dataclass(frozen=True)
