@@ -97,6 +97,7 @@ def test_coverage_of_a_redactors_boxes(labelled_pack, saved_boxes, tmp_path):
     # an ellipse inscribed in the face box covers ~79% of it: "hidden" (>= 80% of its pixels)
     # only for a few small faces whose pixel grid rounds in its favour
     assert data["coverage"]["hidden"]["all"]["value"] < 0.2
+    assert "faces hidden by group" in result.output and "understate what was found" in result.output
     result = runner.invoke(app, ["audit", "detection", str(labelled_pack), "--boxes", str(saved_boxes),
                                  "--coverage", "--shape", "box", "--bootstrap", "200", "--json", str(out)])
     data = json.loads(out.read_text())

@@ -44,6 +44,15 @@ def print_audit(audit, console: Console) -> None:
     """The headline figures of a `DetectionAudit` in the terminal."""
     from unseen.audit.detection_audit import SKIN_POOLED
 
+    if audit.coverage is not None:
+        from unseen.audit.report.detection import PADDED_BOXES_NOTE
+
+        console.print(rates_table("faces hidden by group", [audit.coverage.hidden.overall,
+                                                            *audit.coverage.hidden.by_group], what="hidden"))
+        console.print(rates_table("faces hidden by face height", audit.coverage.hidden.by_height, what="hidden"))
+        console.print(f"covered: {audit.coverage.covered_share.value:.2%} of the average image, "
+                      f"{audit.coverage.covered_away_share.value:.2%} away from faces")
+        console.print(f"[yellow]{PADDED_BOXES_NOTE}[/yellow]")
     if audit.ap is not None:
         console.print("official WIDER AP: " + ", ".join(f"{s.name} {s.ap:.4f} ({s.faces} faces)"
                                                         for s in audit.ap.settings))
@@ -64,9 +73,6 @@ def print_audit(audit, console: Console) -> None:
             for o in m.for_variable(SKIN_POOLED):
                 table.add_row(m.name, o.level, f"{o.value:.2f}", f"{o.ci[0]:.2f}-{o.ci[1]:.2f}")
         console.print(table)
-    if audit.coverage is not None:
-        console.print(rates_table("faces hidden by group", [audit.coverage.hidden.overall,
-                                                            *audit.coverage.hidden.by_group], what="hidden"))
 
 
 def detection(

@@ -265,6 +265,11 @@ def _model_sentence(audit: DetectionAudit) -> str | None:
               "occlusion, pose and light; one that excludes 1 means it is not.")
 
 
+PADDED_BOXES_NOTE = ("These boxes are what a redactor covered: grown well past each face, so they rarely overlap a "
+                     "face box by IoU 0.5. Recall, AP and false detections below treat them as detections and "
+                     "understate what was found; the share of faces hidden is the figure to read.")
+
+
 def _plain_summary(audit: DetectionAudit) -> list[str]:
     recall = audit.recall.overall
     paragraphs = [f"At one threshold ({audit.config.threshold:g}) the detector found {recall.k:,} of {recall.n:,} "
@@ -282,10 +287,11 @@ def _plain_summary(audit: DetectionAudit) -> list[str]:
                           + ".")
     if audit.coverage is not None:
         hidden = audit.coverage.hidden.overall
-        paragraphs.append(f"As a redactor it hid {hidden.value:.1%} of valid faces (at least "
-                          f"{audit.config.hidden_at:.0%} of the face box covered), covering "
-                          f"{audit.coverage.covered_share.value:.1%} of the average image, "
-                          f"{audit.coverage.covered_away_share.value:.1%} of it away from any face.")
+        paragraphs.insert(0, f"As a redactor it hid {hidden.value:.1%} of valid faces (at least "
+                             f"{audit.config.hidden_at:.0%} of the face box covered), covering "
+                             f"{audit.coverage.covered_share.value:.1%} of the average image, "
+                             f"{audit.coverage.covered_away_share.value:.1%} of it away from any face.")
+        paragraphs.insert(1, PADDED_BOXES_NOTE)
     return paragraphs
 
 
@@ -338,7 +344,7 @@ def _figures(audit: DetectionAudit) -> list[_Figure]:
 
 
 def html_context(audit: DetectionAudit, *, title: str = "Detection audit") -> dict[str, Any]:
-    return {"title": title, "audit": audit, "summary": _plain_summary(audit), "warnings": _warnings(audit),
+    return {"title": title, "audit": audit, "summary": _plain_summary(audit), "padded_boxes_note": PADDED_BOXES_NOTE, "warnings": _warnings(audit),
             "figures": _figures(audit), "conventions": CONVENTIONS, "unseen_version": unseen_version(),
             "height_buckets": HEIGHT_BUCKETS, "skin_pooled": SKIN_POOLED, "isfinite": math.isfinite}
 
