@@ -17,7 +17,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from _faces import d_prime, data_root, largest_face, roc_auc
+from _faces import data_root
+
+from unseen.audit.verification import d_prime, roc_auc
+from unseen.faces.detect import largest_face
 from unseen.faces.embedders.base import similarity_threshold
 from unseen.faces.embedders.facenet import FaceNet, Standardisation
 from unseen.faces.registry import build_detector, build_embedder
@@ -37,7 +40,7 @@ def main(root_argument: str | None) -> None:
     seconds = {label: [] for label in embedders}
     for name in sorted(set(pairs.image_a) | set(pairs.image_b)):
         image = load(identities / "images" / name).rgb
-        face = largest_face(image, detector)
+        face = largest_face(image, detector, max_side=640)
         if len(face) == 0:
             print(f"no face found in {name}", file=sys.stderr)
             continue
@@ -55,7 +58,7 @@ def main(root_argument: str | None) -> None:
         b = np.stack([templates[label][x] for x in usable.image_b])
         scores = embedder.pair_similarity(a, b)
         accuracy = np.mean((scores >= similarity_threshold(embedder)) == same)
-        print(f"{label:<28} {roc_auc(scores[same], scores[~same]):>8.4f} {d_prime(scores[same], scores[~same]):>8.2f} "
+        print(f"{label:<28} {roc_auc(mated=scores[same], nonmated=scores[~same]):>8.4f} {d_prime(mated=scores[same], nonmated=scores[~same]):>8.2f} "
               f"{accuracy:>14.3f} {1000 * np.median(seconds[label]):>8.0f}")
 
 

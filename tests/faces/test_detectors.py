@@ -97,3 +97,19 @@ def test_centerface_config_is_validated():
         CenterFaceConfig(scales=())
     with pytest.raises(ConfigError, match="tile"):
         CenterFaceConfig(tile=100)
+
+
+def test_largest_face_on_a_smaller_copy_is_given_in_pixels_of_the_photo():
+    import cv2
+
+    from unseen.examples import astronaut_photo
+    from unseen.faces.detect import largest_face
+
+    image = cv2.resize(load(astronaut_photo()).rgb, (1536, 1536))
+    detector = CenterFace()
+    full = largest_face(image, detector)
+    reduced = largest_face(image, detector, max_side=384)
+    assert len(full) == len(reduced) == 1
+    assert full.height[0] > 200
+    assert box_iou(full.xyxy, reduced.xyxy)[0, 0] > 0.8
+    assert len(largest_face(np.zeros((64, 64, 3), np.uint8), detector)) == 0

@@ -32,6 +32,7 @@ import numpy as np
 from unseen.audit.comparisons import ScoreScale
 from unseen.choices import Choice
 from unseen.errors import ConfigError, InputFileError
+from unseen.faces.detect import largest_face
 from unseen.faces.embedders.base import Metric, similarity_threshold
 from unseen.faces.types import Detections
 
@@ -224,18 +225,8 @@ def _face_of(image: np.ndarray, detector: Any, config: EnrolConfig) -> Detection
     height, width = image.shape[:2]
     if config.faces is FaceSource.WHOLE_IMAGE:
         return Detections(xyxy=[[0, 0, width, height]], score=[1.0], source="whole-image")
-    import cv2
-
-    scale = 1.0
-    if config.detection_side and max(height, width) > config.detection_side:
-        scale = config.detection_side / max(height, width)
-    small = image if scale == 1.0 else cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                                                  interpolation=cv2.INTER_AREA)
-    found = detector.detect(small, threshold=config.detection_threshold)
-    if len(found) == 0:
-        return found
-    largest = found[[int(np.argmax(found.area))]]
-    return largest if scale == 1.0 else largest.scaled(width / small.shape[1], height / small.shape[0])
+    return largest_face(image, detector, max_side=config.detection_side or None,
+                        threshold=config.detection_threshold)
 
 
 def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detector: Any,

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from unseen.faces.detectors.base import Detector
 from unseen.faces.registry import build_detector
 from unseen.faces.types import Detections
@@ -34,3 +36,23 @@ def detect_files(paths: Sequence[str | Path], *, detector: Detector | str = "cen
         image = load(path)
         yield ImageFaces(path=image.path, width=image.width, height=image.height,
                          faces=model.detect(image.rgb, threshold=threshold))
+
+
+def largest_face(image: np.ndarray, detector: Detector, *, max_side: int | None = None,
+                 threshold: float | None = None) -> Detections:
+    """The largest face ``detector`` finds in ``image`` (one row, or empty), in its pixels.
+
+    With ``max_side`` detection runs on a copy whose long side is at most that many pixels:
+    faster, and enough for photos whose subject fills the frame.
+    """
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width) if max_side and max(height, width) > max_side else 1.0
+    small = image if scale == 1.0 else cv2.resize(
+        image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    found = detector.detect(small, threshold=threshold)
+    if len(found) == 0:
+        return found
+    largest = found[[int(np.argmax(found.area))]]
+    return largest if scale == 1.0 else largest.scaled(width / small.shape[1], height / small.shape[0])

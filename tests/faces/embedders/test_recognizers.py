@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from unseen.audit.verification import roc_auc
 from unseen.errors import ConfigError
+from unseen.faces.detect import largest_face
 from unseen.faces.embedders import Embedder, Metric, similarity_threshold
 from unseen.faces.registry import build_detector, build_embedder
 from unseen.faces.types import Detections
@@ -17,37 +19,6 @@ from unseen.media.image import load
 
 RECOGNIZERS = ["dlib", "facenet"]
 DETECTION_SIDE = 640  # faces here are large: detect on a copy this size, embed at full size
-
-
-def roc_auc(mated: np.ndarray, nonmated: np.ndarray) -> float:
-    """Probability that a mated pair outscores a non-mated one (ties count half): the
-    Mann-Whitney rank-sum formula."""
-    scores = np.concatenate([mated, nonmated])
-    order = np.argsort(scores, kind="stable")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    for value in np.unique(scores):  # ties share their mean rank
-        tied = scores == value
-        ranks[tied] = ranks[tied].mean()
-    n_mated, n_nonmated = len(mated), len(nonmated)
-    return float((ranks[:n_mated].sum() - n_mated * (n_mated + 1) / 2) / (n_mated * n_nonmated))
-
-
-@pytest.mark.parametrize(
-    ("mated", "nonmated", "expected"),
-    [([2.0, 3.0], [0.0, 1.0], 1.0), ([0.0], [1.0], 0.0), ([1.0, 1.0], [1.0], 0.5), ([1.0, 3.0], [2.0], 0.5)],
-)
-def test_roc_auc_rank_formula(mated, nonmated, expected):
-    assert roc_auc(np.array(mated), np.array(nonmated)) == pytest.approx(expected)
-
-
-def largest_face(image: np.ndarray, detector) -> Detections:
-    scale = min(1.0, DETECTION_SIDE / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-    found = detector.detect(small)
-    if len(found) == 0:
-        return found
-    return found[int(np.argmax(found.area))].scaled(1 / scale)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +38,7 @@ def templates(identities_dir, pairs, embedders) -> dict[str, dict[str, np.ndarra
     found: dict[str, dict[str, np.ndarray]] = {name: {} for name in embedders}
     for image_name in sorted(set(pairs.image_a) | set(pairs.image_b)):
         image = load(identities_dir / "images" / image_name).rgb
-        face = largest_face(image, detector)
+        face = largest_face(image, detector, max_side=DETECTION_SIDE)
         assert len(face) == 1, f"no face found in {image_name}"
         for name, embedder in embedders.items():
             found[name][image_name] = embedder.embed(image, face)[0]
@@ -82,7 +53,7 @@ def test_recognizers_separate_same_from_different_people(name, pairs, templates,
     b = np.stack([templates[name][image] for image in pairs.image_b])
     scores = embedder.pair_similarity(a, b)
     same = pairs.same_person.to_numpy() == 1
-    auc = roc_auc(scores[same], scores[~same])
+    auc = roc_auc(mated=scores[same], nonmated=scores[~same])
     assert auc >= 0.99, f"{name}: ROC AUC {auc:.4f} on {len(pairs)} pairs"
     # The customary cut-off, put on the similarity scale, splits these clear photos well too.
     threshold = similarity_threshold(embedder)
@@ -110,7 +81,7 @@ def test_no_faces_give_a_typed_empty_array(name, embedders):
 def one_face(identities_dir, pairs) -> tuple[str, np.ndarray, Detections]:
     name = pairs.image_a.iloc[0]
     image = load(identities_dir / "images" / name).rgb
-    return name, image, largest_face(image, build_detector("centerface"))
+    return name, image, largest_face(image, build_detector("centerface"), max_side=DETECTION_SIDE)
 
 
 def _closer_to_self_than_to_others(name, template, image_name, pairs, templates, embedders):
