@@ -1,4 +1,4 @@
-"""Where the benchmarks find the evaluation data."""
+"""Where the face benchmarks find the evaluation data, and how they look for faces."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DETECTION_SIDE = 640  # faces in these photos are large: detect on a copy this long, embed at full size
 
 
 def data_root(argument: str | None) -> Path:

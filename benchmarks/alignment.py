@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from _faces import data_root
+from _faces import DETECTION_SIDE, data_root
 
 from unseen.audit.verification import d_prime, roc_auc
 from unseen.faces.detect import largest_face
@@ -50,7 +50,7 @@ def calibrate(root, detector, predictor) -> tuple[np.ndarray, np.ndarray]:
     for name in sample.image:
         # UTKFace crops are tight: a border gives the detector room to see the whole head
         image = cv2.copyMakeBorder(load(root / "utkface" / "images" / name).rgb, 50, 50, 50, 50, cv2.BORDER_CONSTANT)
-        face = largest_face(image, detector, max_side=640)
+        face = largest_face(image, detector, max_side=DETECTION_SIDE)
         if len(face) == 0:
             continue
         dlib_points.append(into_template(predictor.points(image, face.xyxy)[0], face.landmarks[0]))
@@ -97,7 +97,8 @@ def separation(pairs: pd.DataFrame, templates_a: dict, templates_b: dict) -> str
     b = np.stack([templates_b[x] for x in pairs.image_b])
     scores = -np.linalg.norm(a - b, axis=1)
     same = pairs.same_person.to_numpy() == 1
-    return f"ROC AUC {roc_auc(mated=scores[same], nonmated=scores[~same]):.4f}  d' {d_prime(mated=scores[same], nonmated=scores[~same]):.2f}"
+    split = {"mated": scores[same], "nonmated": scores[~same]}
+    return f"ROC AUC {roc_auc(**split):.4f}  d' {d_prime(**split):.2f}"
 
 
 def main(root_argument: str | None) -> None:
@@ -112,7 +113,7 @@ def main(root_argument: str | None) -> None:
     turned_errors = {"dlib": [], "box": []}
     for name in sorted(set(pairs.image_a) | set(pairs.image_b)):
         image = load(root / "identities" / "images" / name).rgb
-        face = largest_face(image, detector, max_side=640)
+        face = largest_face(image, detector, max_side=DETECTION_SIDE)
         truth = face.landmarks[0].astype(np.float64)
         eyes = np.linalg.norm(truth[0] - truth[1])
         derived = {"dlib": predictor.landmarks(image, face.xyxy)[0],
@@ -124,7 +125,7 @@ def main(root_argument: str | None) -> None:
         crops["no shift"][name] = align(image, truth[None], size=INPUT_SIZE)[0]
         crops["square box"][name] = square_box_crop(image, face.xyxy[0], INPUT_SIZE)
         turned_image = turned(image, TURN_DEGREES)
-        turned_face = largest_face(turned_image, detector, max_side=640)
+        turned_face = largest_face(turned_image, detector, max_side=DETECTION_SIDE)
         turned_crops["aligned"][name] = align(turned_image, turned_face.landmarks, size=INPUT_SIZE,
                                               shift_up=SHIFT_UP)[0]
         turned_crops["square box"][name] = square_box_crop(turned_image, turned_face.xyxy[0], INPUT_SIZE)

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from _faces import data_root
+from _faces import DETECTION_SIDE, data_root
 
 from unseen.audit.verification import d_prime, roc_auc
 from unseen.faces.detect import largest_face
@@ -40,7 +40,7 @@ def main(root_argument: str | None) -> None:
     seconds = {label: [] for label in embedders}
     for name in sorted(set(pairs.image_a) | set(pairs.image_b)):
         image = load(identities / "images" / name).rgb
-        face = largest_face(image, detector, max_side=640)
+        face = largest_face(image, detector, max_side=DETECTION_SIDE)
         if len(face) == 0:
             print(f"no face found in {name}", file=sys.stderr)
             continue
@@ -58,7 +58,8 @@ def main(root_argument: str | None) -> None:
         b = np.stack([templates[label][x] for x in usable.image_b])
         scores = embedder.pair_similarity(a, b)
         accuracy = np.mean((scores >= similarity_threshold(embedder)) == same)
-        print(f"{label:<28} {roc_auc(mated=scores[same], nonmated=scores[~same]):>8.4f} {d_prime(mated=scores[same], nonmated=scores[~same]):>8.2f} "
+        split = {"mated": scores[same], "nonmated": scores[~same]}
+        print(f"{label:<28} {roc_auc(**split):>8.4f} {d_prime(**split):>8.2f} "
               f"{accuracy:>14.3f} {1000 * np.median(seconds[label]):>8.0f}")
 
 

@@ -29,7 +29,8 @@ def _config(*, threshold: Optional[float], thorough: bool, style: str, shape: Op
             padding: Optional[float], verify: bool, strict: bool, verify_threshold: Optional[float],
             output_format: Optional[str], quality: int, seed: int) -> RedactConfig:
     cover = CoverConfig(
-        style=CoverStyle.parse(style, "--style"), shape=CoverShape.parse(shape, "--shape") if shape else _DEFAULTS.cover.shape,
+        style=CoverStyle.parse(style, "--style"),
+        shape=CoverShape.parse(shape, "--shape") if shape else _DEFAULTS.cover.shape,
         padding=(padding,) * 4 if padding is not None else _DEFAULTS.cover.padding)
     verification = _DEFAULTS.verification if verify_threshold is None else replace(
         _DEFAULTS.verification, threshold=verify_threshold)

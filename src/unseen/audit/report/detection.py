@@ -344,8 +344,8 @@ def _figures(audit: DetectionAudit) -> list[_Figure]:
 
 
 def html_context(audit: DetectionAudit, *, title: str = "Detection audit") -> dict[str, Any]:
-    return {"title": title, "audit": audit, "summary": _plain_summary(audit), "padded_boxes_note": PADDED_BOXES_NOTE, "warnings": _warnings(audit),
-            "figures": _figures(audit), "conventions": CONVENTIONS, "unseen_version": unseen_version(),
+    return {"title": title, "audit": audit, "summary": _plain_summary(audit), "warnings": _warnings(audit),
+            "padded_boxes_note": PADDED_BOXES_NOTE, "figures": _figures(audit), "conventions": CONVENTIONS, "unseen_version": unseen_version(),
             "height_buckets": HEIGHT_BUCKETS, "skin_pooled": SKIN_POOLED, "isfinite": math.isfinite}
 
 
