@@ -142,10 +142,14 @@ class Redactor:
         return self.detector.detect(rgb, threshold=self.config.threshold)
 
     def redact(self, image: LoadedImage, *, rng: np.random.Generator,
-               file_format: OutputFormat | None = None) -> PhotoRedaction:
+               file_format: OutputFormat | None = None, faces: Detections | None = None) -> PhotoRedaction:
         """Detect and cover every face of ``image``, encode the result, and (by default)
-        verify the encoded pixels against the original."""
-        faces = self.find_faces(image.rgb)
+        verify the encoded pixels against the original.
+
+        ``faces`` replaces detection with boxes a person chose (the review page: detected
+        boxes kept, removed or added); they are covered and verified exactly the same way.
+        """
+        faces = self.find_faces(image.rgb) if faces is None else faces
         covered = cover(image.rgb, faces, config=self.config.cover, alpha=image.alpha, rng=rng)
         chosen = file_format or self.config.output_format or output_format_for(image.format)
         data = encode(covered.rgb, alpha=covered.alpha, file_format=chosen, quality=self.config.quality)
