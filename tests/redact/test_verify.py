@@ -9,6 +9,7 @@ from unseen.faces.types import Detections
 from unseen.media.image import decode, encode, load
 from unseen.redact.cover import CoverConfig, cover
 from unseen.redact.photo import REVIEW_BELOW, RedactConfig
+from unseen.redact.record import VerificationRecord
 from unseen.redact.verify import Recognizers, VerifyConfig, verify_redaction
 
 IMAGES = 4
@@ -75,5 +76,5 @@ def test_our_styles_pass(portraits, recognizers, style):
         covered = cover(rgb, faces, config=CoverConfig(style=style), rng=np.random.default_rng(index))
         result = verify_redaction(original=rgb, redacted=_published(covered.rgb), faces=faces, detector=detector,
                                   config=config.verification, recognizers=recognizers)
-        assert result.passed, (style, index, result.to_record())
+        assert result.passed, (style, index, VerificationRecord.of(result).to_json())
         assert result.compared.all()

@@ -9,17 +9,18 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from unseen.errors import ConfigError, ExitCode
+from unseen.cli.bars import progress_bar
+from unseen.errors import ConfigError, VerificationFailedError
 from unseen.examples import astronaut_photo
 from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
-from unseen.redact.batch import FileResult, FileStatus, RunSummary, redact_files
+from unseen.redact.batch import FileResult, RunSummary, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
 from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor
+from unseen.redact.record import FileStatus, VerificationRecord
 from unseen.redact.verify import Verification
 
 _DEFAULTS = RedactConfig()
@@ -71,25 +72,13 @@ def redact(
                      verify=verify, strict=strict, verify_threshold=verify_threshold,
                      output_format=output_format, quality=quality, seed=seed)
     console = Console()
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("redacting", total=None)
-
-        def started(total: int) -> None:
-            progress.update(task, total=total)
-
-        def finished(result: FileResult) -> None:
-            progress.update(task, advance=1, description=f"redacting {result.job.name}")
-            if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
-                progress.console.print(f"[red]{result.status.value}[/] {result.job.source}: {result.message}",
-                                       highlight=False)
-
-        summary = redact_files(paths, out_dir=out, config=config, on_start=started, on_file=finished)
+    with progress_bar(console) as bar:
+        summary = redact_files(paths, out_dir=out, config=config, progress=bar)
     if len(summary.results) <= DETAILED_UP_TO:
         for result in summary.results:
             console.print(_file_line(result), highlight=False)
     console.print(_summary_table(summary, out))
-    raise typer.Exit(int(summary.exit_code))
+    summary.raise_for_failures()
 
 
 DETAILED_UP_TO = 20
@@ -101,15 +90,15 @@ def _file_line(result: FileResult) -> str:
         return f"[red]failed[/] {result.job.source}: {result.message}"
     where = result.job.output if result.status is not FileStatus.REFUSED else "(not written: --strict)"
     line = f"{where}: {result.faces} face(s) covered"
-    verification = result.entry.get("verification")
+    verification = result.record.verification
     if verification is None:
         line += "; not verified"
     else:
-        verdict = "[green]passed[/]" if verification["passed"] else "[bold red]FAILED[/]"
-        recognizers = ", ".join(verification["embedders"]) or "none installed"
-        line += (f"; verification {verdict}: {len(verification['redetected'])} re-detected, "
-                 f"{len(verification['exposed'])} clear face(s) left bare, "
-                 f"{len(verification['faces_matched'])} of {verification['faces_compared']} matched by recognizers "
+        verdict = "[green]passed[/]" if verification.passed else "[bold red]FAILED[/]"
+        recognizers = ", ".join(verification.embedders) or "none installed"
+        line += (f"; verification {verdict}: {len(verification.redetected)} re-detected, "
+                 f"{len(verification.exposed)} clear face(s) left bare, "
+                 f"{len(verification.faces_matched)} of {verification.faces_compared} matched by recognizers "
                  f"({recognizers})")
     if result.review:
         line += f"; [yellow]review:[/] {'; '.join(result.review)}"
@@ -180,11 +169,12 @@ def verify(
     faces, verification = Redactor(config).verify(load(original), load(redacted))
     metadata = inspect_file(redacted)
     if as_json:
-        print(json.dumps({"faces_in_original": len(faces), "verification": verification.to_record(),
+        print(json.dumps({"faces_in_original": len(faces), "verification": VerificationRecord.of(verification).to_json(),
                           "metadata": metadata.to_record()}, indent=2, ensure_ascii=False))
     else:
         _print_verification(Console(), len(faces), verification, metadata.identifying)
-    raise typer.Exit(int(ExitCode.OK if verification.passed else ExitCode.VERIFICATION_FAILED))
+    if not verification.passed:
+        raise VerificationFailedError(f"{redacted}: a face can still be found or matched (see above)")
 
 
 def _print_verification(console: Console, faces: int, verification: Verification, identifying) -> None:

@@ -14,6 +14,7 @@ from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig
 from unseen.faces.types import Detections
 from unseen.media.image import JPEG_QUALITY, LoadedImage, OutputFormat, decode, encode, output_format_for
 from unseen.redact.cover import CoverConfig, cover
+from unseen.redact.record import FaceRecord, rounded_box
 from unseen.redact.verify import Recognizers, Verification, VerifyConfig, check_same_size, verify_redaction
 
 DEFAULT_THRESHOLD = Ensemble.default_threshold
@@ -109,19 +110,14 @@ class PhotoRedaction:
                 reasons.append(f"{len(self.verification.candidates)} possible face(s) left uncovered")
         return reasons
 
-    def faces_record(self) -> list[dict]:
+    def face_records(self, *, chosen_by: str = "detector") -> tuple[FaceRecord, ...]:
         """Per face: the detected box, the covered box, score, the passes that found it, review flag."""
-        records = []
-        for face, region, score, source, review in zip(
-                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.faces.source, self.review):
-            records.append({
-                "box": [round(float(v), 1) for v in face],
-                "covered_box": [round(float(v), 1) for v in region],
-                "score": round(float(score), 4),
-                "found_by": str(source).split(","),
-                "review": bool(review),
-            })
-        return records
+        return tuple(
+            FaceRecord(box=rounded_box(face), covered_box=rounded_box(region), score=round(float(score), 4),
+                       found_by=tuple(self.faces.found_by_names(index) or [str(self.faces.source[index])]),
+                       review=bool(review), chosen_by=chosen_by)
+            for index, (face, region, score, review) in enumerate(zip(
+                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.review)))
 
 
 class Redactor:

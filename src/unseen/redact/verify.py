@@ -102,23 +102,6 @@ class Verification:
         """No covered face was re-detected or matched, and no clear face was left bare."""
         return len(self.redetected) == 0 and len(self.exposed) == 0 and not self.matched.any()
 
-    def to_record(self) -> dict:
-        """JSON-ready summary: boxes and scores only, never pixels or templates."""
-        return {
-            "passed": self.passed,
-            "threshold": self.threshold,
-            "redetected": self.redetected.to_records(),
-            "exposed": self.exposed.to_records(),
-            "candidates": self.candidates.to_records(),
-            "on_fill": self.on_fill.to_records(),
-            "embedders": list(self.embedders),
-            "unavailable": list(self.unavailable),
-            "faces_compared": int(self.compared.sum()),
-            "uninformative": {name: int(self.uninformative[:, i].sum()) for i, name in enumerate(self.embedders)},
-            "faces_matched": [int(i) for i in np.flatnonzero(self.matched)],
-            "closest_to_match": self.closest_to_match(),
-        }
-
     def closest_to_match(self) -> dict[str, float | None]:
         """Per recognizer, the highest similarity minus its match threshold over all faces
         compared (negative: no face matched; None: no face was compared)."""
