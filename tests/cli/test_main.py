@@ -70,3 +70,41 @@ def test_ctrl_c_exits_130(run_main, monkeypatch, face_png):
     monkeypatch.setattr(detect, "load", interrupted)
     ran = run_main("detect", face_png)
     assert ran.code == ExitCode.INTERRUPTED and "interrupted" in ran.err
+
+
+def test_redact_names_inputs_by_their_own_paths_and_every_skipped_file(run_main, tmp_path, face_png):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    face_png.rename(folder / "face.png")
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (folder / "notes.txt").write_text("not a photo")
+    ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
+    assert ran.code == ExitCode.OK, ran.err
+    assert f"{folder / 'face.png'} -> {tmp_path / 'out' / 'in' / 'face.redacted.png'} (written)" in ran.out
+    assert f"skipped {folder / 'clip.mp4'}: video" in ran.out and f"skipped {folder / 'notes.txt'}: not a photo" in ran.out
+
+
+def test_ctrl_c_in_a_batch_says_what_was_finished_and_that_a_rerun_resumes(run_main, monkeypatch, tmp_path):
+    import unseen.redact.batch as batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgb = np.ascontiguousarray(load(astronaut_photo()).rgb[::4, ::4])
+    for name in ("a", "b", "c"):
+        Image.fromarray(np.roll(rgb, 8 * ord(name), axis=1)).save(folder / f"{name}.png")
+    real, calls = batch._redact_one, []
+
+    def stopped_at_the_second(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(batch, "_redact_one", stopped_at_the_second)
+    ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
+    assert ran.code == ExitCode.INTERRUPTED
+    assert "interrupted after 1 of 3 file(s)" in ran.err and "Run the same command again" in ran.err
+    assert "not started (interrupted)" in ran.out and str(folder / "c.png") in ran.out
+    monkeypatch.setattr(batch, "_redact_one", real)
+    again = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
+    assert again.code == ExitCode.OK and "already done" in again.out

@@ -11,7 +11,7 @@ from unseen.errors import ExitCode, InputFileError, VerificationFailedError
 from unseen.media.image import load
 from unseen.media.metadata import inspect_file
 from unseen.progress import Recorded
-from unseen.redact.batch import RECORD_NAME, FileStatus, plan, redact_files
+from unseen.redact.batch import RECORD_NAME, BatchInterrupted, FileStatus, plan, redact_files
 
 
 def _write(path, data: bytes):
@@ -167,9 +167,11 @@ def test_an_interrupted_run_keeps_its_record_and_resumes(tmp_path, astronaut_rgb
         def advance(self, amount=1.0):
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(BatchInterrupted, match="after 1 of 2 file") as stopped:
         redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config,
                      progress=InterruptedAfterOne())
+    assert [job.source.name for job in stopped.value.summary.not_started] == ["b.png"]
+    assert stopped.value.exit_code is ExitCode.INTERRUPTED
     record = json.loads((tmp_path / "out" / RECORD_NAME).read_text())
     assert list(record["files"]) == ["in/a.redacted.png"]
     again = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
@@ -178,15 +180,18 @@ def test_an_interrupted_run_keeps_its_record_and_resumes(tmp_path, astronaut_rgb
 
 def test_unreadable_and_animated_files_fail_with_a_reason_and_the_run_goes_on(tmp_path, astronaut_rgb, quick_config):
     _write(tmp_path / "in" / "broken.jpg", b"\xff\xd8\xff\xe0 not a jpeg")
+    _write(tmp_path / "in" / "notes.jpg", b"shopping list: milk, eggs\n")
     frames = [Image.fromarray(np.full((32, 32, 3), v, np.uint8)) for v in (0, 120, 240)]
     frames[0].save(tmp_path / "in" / "anim.gif", save_all=True, append_images=frames[1:])
     Image.fromarray(np.ascontiguousarray(astronaut_rgb[::4, ::4])).save(tmp_path / "in" / "still.gif")
     summary = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
     by_name = {r.job.source.name: r for r in summary.results}
     assert by_name["broken.jpg"].status is FileStatus.FAILED and "not a readable image" in by_name["broken.jpg"].message
+    assert by_name["notes.jpg"].status is FileStatus.FAILED
+    assert by_name["notes.jpg"].message.endswith("notes.jpg: not an image: the file is a text file")
     assert by_name["anim.gif"].status is FileStatus.FAILED and "3 frames" in by_name["anim.gif"].message
     assert by_name["still.gif"].status is FileStatus.WRITTEN and by_name["still.gif"].job.output.suffix == ".png"
-    with pytest.raises(InputFileError, match="could not redact 2 file") as raised:
+    with pytest.raises(InputFileError, match="could not redact 3 file") as raised:
         summary.raise_for_failures()
     assert raised.value.exit_code is ExitCode.BAD_INPUT and "broken.jpg" in str(raised.value)
 
@@ -195,10 +200,14 @@ def test_plan_names_outputs_clearly_and_never_reads_its_own_outputs(tmp_path):
     for relative in ("trip/day1/a.JPG", "trip/b.heic", "trip/.hidden/c.jpg", "trip/notes.txt", "other/a.jpg"):
         _write(tmp_path / relative, b"x")
     _write(tmp_path / "trip" / "out" / "old.redacted.jpg", b"x")
-    jobs = plan([tmp_path / "trip", tmp_path / "other" / "a.jpg", tmp_path / "trip" / "day1" / "a.JPG"],
-                tmp_path / "trip" / "out")
-    assert [job.name for job in jobs] == [
+    _write(tmp_path / "trip" / "clip.MP4", b"x")
+    planned = plan([tmp_path / "trip", tmp_path / "other" / "a.jpg", tmp_path / "trip" / "day1" / "a.JPG"],
+                   tmp_path / "trip" / "out")
+    assert [job.name for job in planned.jobs] == [
         "trip/b.redacted.heic", "trip/day1/a.redacted.jpg", "a.redacted.jpg", "a-2.redacted.jpg"]
+    assert {(s.path.name, s.reason) for s in planned.skipped} == {
+        ("c.jpg", "hidden file"), ("notes.txt", "not a photo (.txt)"),
+        ("clip.MP4", "video: this version redacts photos only")}
     with pytest.raises(InputFileError, match="no such file"):
         plan([tmp_path / "missing.jpg"], tmp_path / "out")
 

@@ -17,7 +17,7 @@ from unseen.examples import astronaut_photo
 from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
-from unseen.redact.batch import FileResult, RunSummary, redact_files
+from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
 from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor
 from unseen.redact.record import FileStatus, VerificationRecord
@@ -72,24 +72,39 @@ def redact(
                      verify=verify, strict=strict, verify_threshold=verify_threshold,
                      output_format=output_format, quality=quality, seed=seed)
     console = Console()
-    with progress_bar(console) as bar:
-        summary = redact_files(paths, out_dir=out, config=config, progress=bar)
-    if len(summary.results) <= DETAILED_UP_TO:
-        for result in summary.results:
-            console.print(_file_line(result), highlight=False)
-    console.print(_summary_table(summary, out))
+    try:
+        with progress_bar(console) as bar:
+            summary = redact_files(paths, out_dir=out, config=config, progress=bar)
+    except BatchInterrupted as stopped:
+        _print_summary(console, stopped.summary, out)
+        raise
+    _print_summary(console, summary, out)
     summary.raise_for_failures()
 
 
 DETAILED_UP_TO = 20
-"""Runs of at most this many files get a line per file before the summary."""
+"""Runs of at most this many files get a line per file before the summary (failures and
+refusals are printed as they happen in longer runs)."""
+
+
+def _print_summary(console: Console, summary: RunSummary, out: Path) -> None:
+    if len(summary.results) + len(summary.skipped) <= DETAILED_UP_TO:
+        for result in summary.results:
+            console.print(_file_line(result), highlight=False)
+        for skipped in summary.skipped:
+            console.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+    console.print(_summary_table(summary, out))
 
 
 def _file_line(result: FileResult) -> str:
+    source = result.job.source
     if result.status is FileStatus.FAILED:
-        return f"[red]failed[/] {result.job.source}: {result.message}"
-    where = result.job.output if result.status is not FileStatus.REFUSED else "(not written: --strict)"
-    line = f"{where}: {result.faces} face(s) covered"
+        return f"[red]failed[/] {source}: {result.message}"
+    if result.status is FileStatus.REFUSED:
+        line = f"[red]refused[/] {source}: not written (--strict); {result.faces} face(s) found"
+    else:
+        done = "already done" if result.status is FileStatus.ALREADY_DONE else "written"
+        line = f"{source} -> {result.job.output} ({done}): {result.faces} face(s) covered"
     verification = result.record.verification
     if verification is None:
         line += "; not verified"
@@ -109,26 +124,43 @@ def _summary_table(summary: RunSummary, out: Path) -> Table:
     table = Table(title=f"redacted into {out} in {summary.seconds:.1f} s", show_header=False)
     table.add_column(justify="right")
     table.add_column()
+    named = len(summary.results) + len(summary.skipped) <= DETAILED_UP_TO
     rows = [
-        ("files", str(len(summary.results))),
+        ("files", str(len(summary.results) + len(summary.not_started))),
         ("written", str(summary.count(FileStatus.WRITTEN))),
         ("already done", str(summary.count(FileStatus.ALREADY_DONE))),
         ("faces covered", str(summary.faces)),
-        ("need review", _list(r for r in summary.results if r.needs_review)),
-        ("verification failed", _list(r for r in summary.results if r.verified is False)),
-        ("refused (--strict)", _list(r for r in summary.results if r.status is FileStatus.REFUSED)),
-        ("failed", _list(r for r in summary.results if r.status is FileStatus.FAILED)),
-        ("record", str(summary.record)),
+        ("need review", _list(r.job.source for r in summary.results if r.needs_review)),
+        ("verification failed", _list(r.job.source for r in summary.results if r.verified is False)),
+        ("refused (--strict)", _count(r for r in summary.results if r.status is FileStatus.REFUSED)),
+        ("failed", _count(r for r in summary.results if r.status is FileStatus.FAILED)),
+        ("skipped", _count(summary.skipped) if named else _skipped(summary)),
     ]
+    if summary.not_started:
+        rows.append(("not started (interrupted)", _list(job.source for job in summary.not_started)))
+    rows.append(("record", str(summary.record)))
     for name, value in rows:
         table.add_row(name, value)
     return table
 
 
-def _list(results) -> str:
-    names = [r.job.name for r in results]
+def _count(items) -> str:
+    """A count; the files themselves are named once, above (in the file lines or as they failed)."""
+    return str(sum(1 for _ in items))
+
+
+def _list(paths) -> str:
+    names = [str(path) for path in paths]
     shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
     return f"{len(names)}" + (f": {shown}" if names else "")
+
+
+def _skipped(summary: RunSummary) -> str:
+    """Skipped files by reason, a few named of each."""
+    by_reason: dict[str, list[Path]] = {}
+    for skipped in summary.skipped:
+        by_reason.setdefault(skipped.reason, []).append(skipped.path)
+    return "; ".join(f"{reason}: {_list(paths)}" for reason, paths in by_reason.items()) or "0"
 
 
 def inspect(

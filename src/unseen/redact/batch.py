@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from unseen.errors import InputFileError, UnseenError, VerificationFailedError
+from unseen.errors import InputFileError, Interrupted, UnseenError, VerificationFailedError
 from unseen.media.files import write_atomic
-from unseen.media.image import OutputFormat, is_image_path, load
+from unseen.media.image import OutputFormat, header_size, is_image_path, load
 from unseen.progress import SILENT, Progress
 from unseen.redact.photo import RedactConfig, Redactor, rng_for
 from unseen.redact.record import FileRecord, FileStatus, RedactionRecord, RunRecord, VerificationRecord
@@ -90,6 +90,8 @@ class RunSummary:
     results: tuple[FileResult, ...]
     record: Path
     seconds: float
+    skipped: tuple[Skipped, ...] = ()
+    not_started: tuple[Job, ...] = ()
 
     def count(self, status: FileStatus) -> int:
         return sum(result.status is status for result in self.results)
@@ -124,13 +126,54 @@ class RunSummary:
             raise InputFileError(f"could not redact {_names(failed)}; the other files were done")
 
 
+class BatchInterrupted(Interrupted):
+    """Ctrl-C during a batch: ``summary`` holds what was finished (and what was not)."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        done, left = len(summary.results), len(summary.not_started)
+        super().__init__(f"interrupted after {done} of {done + left} file(s); the {left} left are not written. "
+                         "Run the same command again to finish them: finished files are skipped.")
+        self.summary = summary
+
+
 def _names(names: list[str]) -> str:
     shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
     return f"{len(names)} file(s): {shown}"
 
 
-def plan(inputs: Sequence[str | Path], out_dir: str | Path, *, output_format: OutputFormat | None = None) -> list[Job]:
-    """The jobs for ``inputs`` (files, and folders searched recursively for images).
+@dataclass(frozen=True)
+class Skipped:
+    """A file found in an input folder that is not redacted, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The files a run will redact, in order, and the files it found but leaves alone."""
+
+    jobs: tuple[Job, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
+
+
+def _why_skipped(path: Path, folder: Path) -> str | None:
+    """Why a file found in ``folder`` is not taken as an input (None: it is taken)."""
+    if any(part.startswith(".") for part in path.relative_to(folder).parts):
+        return "hidden file"
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return "video: this version redacts photos only"
+    if not is_image_path(path):
+        return f"not a photo ({path.suffix.lower() or 'no extension'})"
+    return None
+
+
+def plan(inputs: Sequence[str | Path], out_dir: str | Path, *, output_format: OutputFormat | None = None) -> Plan:
+    """The jobs for ``inputs`` (files, and folders searched recursively for photos), and
+    the files found in those folders that are left alone, with the reason.
 
     A missing input raises InputFileError before anything is done. Files inside ``out_dir``
     are never taken as inputs; two inputs that would share an output name get -2, -3, ...
@@ -138,16 +181,18 @@ def plan(inputs: Sequence[str | Path], out_dir: str | Path, *, output_format: Ou
     out_dir = Path(out_dir)
     resolved_out = out_dir.resolve()
     jobs: list[Job] = []
+    skipped: list[Skipped] = []
     taken: set[Path] = set()
     for given in inputs:
         given = Path(given)
         if not given.exists():
             raise InputFileError(f"{given}: no such file or folder")
         if given.is_dir():
-            found = sorted(p for p in given.rglob("*") if p.is_file() and is_image_path(p)
-                           and not any(part.startswith(".") for part in p.relative_to(given).parts)
-                           and not p.resolve().is_relative_to(resolved_out))
-            pairs = [(p, Path(given.resolve().name or "input") / p.relative_to(given)) for p in found]
+            found = sorted(p for p in given.rglob("*") if p.is_file() and not p.resolve().is_relative_to(resolved_out))
+            reasons = [(p, _why_skipped(p, given)) for p in found]
+            skipped += [Skipped(p, reason) for p, reason in reasons if reason is not None]
+            pairs = [(p, Path(given.resolve().name or "input") / p.relative_to(given))
+                     for p, reason in reasons if reason is None]
         else:
             pairs = [(given, Path(given.name))]
         for source, relative in pairs:
@@ -156,7 +201,7 @@ def plan(inputs: Sequence[str | Path], out_dir: str | Path, *, output_format: Ou
             taken.add(output)
             jobs.append(Job(source=source, output=output, name=output.relative_to(out_dir).as_posix(),
                             file_format=chosen))
-    return jobs
+    return Plan(jobs=tuple(jobs), skipped=tuple(skipped))
 
 
 def _free_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
@@ -172,13 +217,14 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
                  progress: Progress = SILENT) -> RunSummary:
     """Redact every photo in ``inputs`` into ``out_dir``; see the module doc.
 
-    ``progress`` counts files; a file that fails or is refused gets a message. Errors of
-    single files are recorded and the run goes on; `RunSummary.raise_for_failures` turns
-    them into the run's error.
+    ``progress`` counts megapixels (so its ETA is right for mixed sizes); a file that fails
+    or is refused gets a message. Errors of single files are recorded and the run goes on;
+    `RunSummary.raise_for_failures` turns them into the run's error. Ctrl-C stops after
+    the record is saved and raises `BatchInterrupted` holding the summary so far.
     """
     config = config or RedactConfig()
     out_dir = Path(out_dir)
-    jobs = plan(inputs, out_dir, output_format=config.output_format)
+    planned = plan(inputs, out_dir, output_format=config.output_format)
     record_path = out_dir / RECORD_NAME
     previous = RedactionRecord.read(record_path)
     started = _timestamp(time.time())
@@ -187,11 +233,17 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
                              files=dict(previous.files) if previous else {})
     earlier = dict(record.files)
     redactor = Redactor(config)
-    progress.start(len(jobs), unit="files", description="redacting")
-    results = []
+    megapixels = [_megapixels(job.source) for job in planned.jobs]
+    progress.start(sum(megapixels), unit="megapixels", description="redacting")
+    results: list[FileResult] = []
     began = clock = time.monotonic()
+
+    def summary(interrupted: bool = False) -> RunSummary:
+        return RunSummary(results=tuple(results), record=record_path, seconds=time.monotonic() - began,
+                          skipped=planned.skipped, not_started=planned.jobs[len(results):] if interrupted else ())
+
     try:
-        for job in jobs:
+        for job, size in zip(planned.jobs, megapixels):
             result = FileResult(job=job, record=_redact_one(job, redactor, earlier.get(job.name)))
             results.append(result)
             record.files[job.name] = result.record
@@ -199,14 +251,23 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
                 record.write(record_path)
                 clock = time.monotonic()
             if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
-                progress.message(f"{result.status.value} {job.source}: {result.message}")
-            progress.advance(1)
-    finally:  # an interrupted run keeps the record of what it finished
+                progress.message(f"{result.status.value}: {job.source}: {result.message}")
+            progress.advance(size)
+    except KeyboardInterrupt:
+        record.runs[-1] = summary(interrupted=True).run_record(started)
         record.write(record_path)
-    summary = RunSummary(results=tuple(results), record=record_path, seconds=time.monotonic() - began)
-    record.runs[-1] = summary.run_record(started)
+        raise BatchInterrupted(summary(interrupted=True)) from None
+    finished = summary()
+    record.runs[-1] = finished.run_record(started)
     record.write(record_path)
-    return summary
+    return finished
+
+
+def _megapixels(path: Path) -> float:
+    """The picture's size from its header (no decoding); 0 when it cannot be read (it then
+    fails with its reason when its turn comes)."""
+    size = header_size(path)
+    return size[0] * size[1] / 1e6 if size else 0.0
 
 
 def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None) -> FileRecord:
