@@ -19,7 +19,7 @@ from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
 from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
-from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor
+from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor, places
 from unseen.redact.record import FileStatus, VerificationRecord
 from unseen.redact.verify import Verification
 
@@ -109,12 +109,8 @@ def _file_line(result: FileResult) -> str:
     if verification is None:
         line += "; not verified"
     else:
-        verdict = "[green]passed[/]" if verification.passed else "[bold red]FAILED[/]"
-        recognizers = ", ".join(verification.embedders) or "none installed"
-        line += (f"; verification {verdict}: {len(verification.redetected)} re-detected, "
-                 f"{len(verification.exposed)} clear face(s) left bare, "
-                 f"{len(verification.faces_matched)} of {verification.faces_compared} matched by recognizers "
-                 f"({recognizers})")
+        verdict = "" if verification.passed else "[bold red]verification FAILED:[/] "
+        line += f"; {verdict}{verification.statement}"
     if result.review:
         line += f"; [yellow]review:[/] {'; '.join(result.review)}"
     return line
@@ -210,15 +206,18 @@ def verify(
 
 
 def _print_verification(console: Console, faces: int, verification: Verification, identifying) -> None:
-    verdict = "[green]passed[/]" if verification.passed else "[bold red]FAILED[/]"
-    console.print(f"verification {verdict}: {faces} face(s) in the original")
-    console.print(f"  re-detected over a covered face (threshold {verification.threshold}): "
-                  f"{len(verification.redetected)} (and {len(verification.on_fill)} seeing only flat fill, not a leak)")
-    console.print(f"  clear faces left uncovered: {len(verification.exposed)}")
-    console.print(f"  possible faces elsewhere, to review: {len(verification.candidates)}")
+    verdict = "[green]no face found[/]" if verification.passed else "[bold red]FAILED[/]"
+    console.print(f"verification: {verdict} ({faces} face(s) in the original); checked:")
+    for check in verification.checks():
+        console.print(f"  - {check}")
+    console.print(f"  re-detected over a covered face: {len(verification.redetected)} "
+                  f"(and {len(verification.on_fill)} seeing only flat fill, not a leak)")
+    console.print(f"  clear faces left uncovered: {len(verification.exposed)}"
+                  + (f" at {places(verification.exposed)}" if len(verification.exposed) else ""))
+    console.print(f"  possible faces elsewhere, to review: {len(verification.candidates)}"
+                  + (f" at {places(verification.candidates)}" if len(verification.candidates) else ""))
     if verification.embedders:
-        console.print(f"  recognizers ({', '.join(verification.embedders)}): {int(verification.compared.sum())} "
-                      f"face(s) compared, {int(verification.matched.sum())} still matched; closest to a match "
+        console.print(f"  recognizers: {int(verification.matched.sum())} still matched; closest to a match "
                       f"(similarity minus threshold): {verification.closest_to_match()}; matched on the "
                       f"surroundings alone, not counted: {int(verification.uninformative.any(axis=1).sum())}")
     if verification.unavailable:

@@ -103,9 +103,12 @@ class RecognizerCheck:
 
 @dataclass(frozen=True)
 class VerificationRecord:
-    """What verification found on one output (see `unseen.redact.verify`)."""
+    """What verification found on one output (see `unseen.redact.verify`): ``checks`` says
+    in words what was looked for, ``statement`` what came of it."""
 
     passed: bool
+    statement: str
+    checks: tuple[str, ...]
     threshold: float
     redetected: tuple[BoxRecord, ...]
     exposed: tuple[BoxRecord, ...]
@@ -115,18 +118,21 @@ class VerificationRecord:
     unavailable: tuple[str, ...]
     faces_compared: int
     faces_matched: tuple[int, ...]
+    covers_not_solid: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, verification: Verification) -> VerificationRecord:
         closest = verification.closest_to_match()
         return cls(
-            passed=verification.passed, threshold=verification.threshold,
+            passed=verification.passed, statement=verification.statement(), checks=tuple(verification.checks()),
+            threshold=verification.threshold,
             redetected=BoxRecord.all_of(verification.redetected), exposed=BoxRecord.all_of(verification.exposed),
             candidates=BoxRecord.all_of(verification.candidates), on_fill=BoxRecord.all_of(verification.on_fill),
             recognizers=tuple(RecognizerCheck(name, int(verification.uninformative[:, i].sum()), closest[name])
                               for i, name in enumerate(verification.embedders)),
             unavailable=tuple(verification.unavailable), faces_compared=int(verification.compared.sum()),
-            faces_matched=tuple(int(i) for i in np.flatnonzero(verification.matched)))
+            faces_matched=tuple(int(i) for i in np.flatnonzero(verification.matched)),
+            covers_not_solid=tuple(int(i) for i in np.flatnonzero(verification.unfilled)))
 
     @property
     def embedders(self) -> tuple[str, ...]:
@@ -134,13 +140,13 @@ class VerificationRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "passed": self.passed, "threshold": self.threshold,
+            "passed": self.passed, "statement": self.statement, "checks": list(self.checks), "threshold": self.threshold,
             **{name: [box.to_json() for box in getattr(self, name)]
                for name in ("redetected", "exposed", "candidates", "on_fill")},
             "embedders": list(self.embedders), "unavailable": list(self.unavailable),
             "faces_compared": self.faces_compared,
             "uninformative": {check.name: check.uninformative for check in self.recognizers},
-            "faces_matched": list(self.faces_matched),
+            "faces_matched": list(self.faces_matched), "covers_not_solid": list(self.covers_not_solid),
             "closest_to_match": {check.name: check.closest_to_match for check in self.recognizers},
         }
 
@@ -148,13 +154,15 @@ class VerificationRecord:
     def from_json(cls, data: dict[str, Any]) -> VerificationRecord:
         uninformative, closest = data.get("uninformative", {}), data.get("closest_to_match", {})
         return cls(
-            passed=bool(data["passed"]), threshold=float(data["threshold"]),
+            passed=bool(data["passed"]), statement=str(data.get("statement", "")),
+            checks=tuple(data.get("checks", ())), threshold=float(data["threshold"]),
             **{name: tuple(BoxRecord.from_json(box) for box in data.get(name, ()))
                for name in ("redetected", "exposed", "candidates", "on_fill")},
             recognizers=tuple(RecognizerCheck(name, int(uninformative.get(name, 0)), closest.get(name))
                               for name in data.get("embedders", ())),
             unavailable=tuple(data.get("unavailable", ())), faces_compared=int(data.get("faces_compared", 0)),
-            faces_matched=tuple(int(i) for i in data.get("faces_matched", ())))
+            faces_matched=tuple(int(i) for i in data.get("faces_matched", ())),
+            covers_not_solid=tuple(int(i) for i in data.get("covers_not_solid", ())))
 
 
 @dataclass(frozen=True)
