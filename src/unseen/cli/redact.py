@@ -63,6 +63,9 @@ def redact(
     quality: int = typer.Option(_DEFAULTS.quality, help="JPEG / WebP / HEIF quality (1-100)."),
     seed: int = typer.Option(0, help="Seed of the noise in mosaic and blur."),
     example: bool = typer.Option(False, "--example", help="Also redact the built-in example photo."),
+    preview: Optional[Path] = typer.Option(
+        None, "--preview", help="Also write, into this folder, a small copy of each redacted photo with the covered "
+                                "(green) and flagged (red, yellow) regions outlined, to see what to check."),
 ) -> None:
     """Cover every face in photos, strip all metadata, verify, and write copies to OUTDIR."""
     paths = list(inputs or []) + ([astronaut_photo()] if example else [])
@@ -74,11 +77,14 @@ def redact(
     console = Console()
     try:
         with progress_bar(console) as bar:
-            summary = redact_files(paths, out_dir=out, config=config, progress=bar)
+            summary = redact_files(paths, out_dir=out, config=config, progress=bar, preview_dir=preview)
     except BatchInterrupted as stopped:
         _print_summary(console, stopped.summary, out)
         raise
     _print_summary(console, summary, out)
+    if preview is not None:
+        console.print(f"previews (outlined: green covered, orange low confidence, red found by verification, "
+                      f"yellow possible faces) in {preview}")
     summary.raise_for_failures()
 
 
