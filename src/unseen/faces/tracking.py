@@ -1,0 +1,147 @@
+"""Frames of `Detections` -> face tracks: which detections in different frames are one face.
+
+Underneath is ByteTrack (the `trackers` package's clean-room implementation, Apache-2.0,
+the successor of supervision's): confident detections start and continue tracks (Kalman
+prediction, IoU matching), and weak ones (below the covering threshold, down to
+``low_threshold``) may only continue a track that already exists. That second stage is
+what keeps a small or turning face tracked when the detector's score dips, without letting
+weak detections alone cover the background.
+
+Measured against norfair on the benchmark clips (``benchmarks/redact_video.py --tracker``):
+see the README. norfair also pins NumPy below 2, which the rest of the stack (OpenCV 5,
+pandas 3) cannot install with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from unseen.errors import ConfigError
+from unseen.faces.detectors.base import check_threshold
+from unseen.faces.types import Detections
+
+UNTRACKED = -1
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """How detections are associated across frames.
+
+    threshold: detections at or above this start tracks (and are covered on their own).
+    low_threshold: weaker detections down to this only continue an existing track.
+    lost_seconds: a track not seen for this long is closed (a face seen again later starts
+        a new one; the redactor's hold covers the gap either way).
+    min_iou: least overlap between a track's predicted box and a detection to match them.
+    """
+
+    threshold: float = 0.2
+    low_threshold: float = 0.08
+    lost_seconds: float = 1.0
+    min_iou: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_threshold(self.threshold, "TrackerConfig.threshold")
+        check_threshold(self.low_threshold, "TrackerConfig.low_threshold")
+        check_threshold(self.min_iou, "TrackerConfig.min_iou")
+        if self.low_threshold > self.threshold:
+            raise ConfigError(f"TrackerConfig.low_threshold ({self.low_threshold}) must not exceed threshold "
+                              f"({self.threshold})")
+        if self.lost_seconds <= 0:
+            raise ConfigError(f"TrackerConfig.lost_seconds: expected a positive duration, got {self.lost_seconds}")
+
+
+@dataclass(frozen=True, eq=False)
+class Observations:
+    """Every detection the tracker kept, one row each, over a whole video.
+
+    frame: (n,) frame index; time: (n,) seconds; xyxy: (n, 4); score: (n,);
+    track_id: (n,) the track it belongs to, or -1 for a confident detection no track took
+    (covered on its own). Sorted by frame.
+    """
+
+    frame: np.ndarray
+    time: np.ndarray
+    xyxy: np.ndarray
+    score: np.ndarray
+    track_id: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.frame)
+        arrays = {"frame": (np.int64, (n,)), "time": (np.float64, (n,)), "xyxy": (np.float32, (n, 4)),
+                  "score": (np.float32, (n,)), "track_id": (np.int64, (n,))}
+        for name, (dtype, shape) in arrays.items():
+            value = np.asarray(getattr(self, name), dtype=dtype).reshape(shape) if n else np.zeros(shape, dtype)
+            if value.shape != shape:
+                raise ConfigError(f"Observations.{name}: expected shape {shape}, got {value.shape}")
+            value.setflags(write=False)
+            object.__setattr__(self, name, value)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @classmethod
+    def empty(cls) -> Observations:
+        return cls(frame=[], time=[], xyxy=[], score=[], track_id=[])
+
+    def at(self, frame: int) -> Detections:
+        """The observations of one frame as `Detections` (track ids kept)."""
+        rows = self.frame == frame
+        return Detections(xyxy=self.xyxy[rows], score=self.score[rows], track_id=self.track_id[rows])
+
+
+class FaceTracker:
+    """Feed it each detected frame in order (`update`); `observations` gives what it kept."""
+
+    def __init__(self, config: TrackerConfig | None = None, *, frame_rate: float = 30.0) -> None:
+        from trackers import ByteTrackTracker
+
+        self.config = config or TrackerConfig()
+        self._tracker = ByteTrackTracker(
+            lost_track_buffer=max(1, round(self.config.lost_seconds * 30)), frame_rate=max(frame_rate, 1.0),
+            track_activation_threshold=self.config.threshold, high_conf_det_threshold=self.config.threshold,
+            minimum_consecutive_frames=1, minimum_iou_threshold=self.config.min_iou)
+        self._rows: list[tuple[int, float, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def update(self, frame: int, time: float, found: Detections) -> Detections:
+        """Associate one frame's detections; returns those kept, with their track ids."""
+        import supervision as sv
+
+        candidates = found[found.score >= self.config.low_threshold]
+        if len(candidates):
+            given = sv.Detections(xyxy=candidates.xyxy.astype(np.float32), confidence=candidates.score.astype(np.float32),
+                                  class_id=np.zeros(len(candidates), int))
+        else:
+            given = sv.Detections.empty()
+        tracked = self._tracker.update(given, timestamp=float(time))
+        xyxy = np.asarray(tracked.xyxy, np.float32).reshape(-1, 4)
+        score = np.asarray(tracked.confidence if tracked.confidence is not None else np.ones(len(xyxy)), np.float32)
+        ids = np.asarray(tracked.tracker_id if tracked.tracker_id is not None else np.full(len(xyxy), -1), np.int64)
+        keep = (ids >= 0) | (score >= self.config.threshold)  # weak detections no track took are dropped
+        ids = np.where(ids >= 0, ids, UNTRACKED)
+        kept = Detections(xyxy=xyxy[keep], score=score[keep], track_id=ids[keep])
+        self._rows.append((frame, time, kept.xyxy, kept.score, kept.track_id))
+        return kept
+
+    @property
+    def observations(self) -> Observations:
+        if not self._rows:
+            return Observations.empty()
+        counts = [len(row[2]) for row in self._rows]
+        return Observations(
+            frame=np.repeat([row[0] for row in self._rows], counts),
+            time=np.repeat([row[1] for row in self._rows], counts),
+            xyxy=np.concatenate([row[2] for row in self._rows]),
+            score=np.concatenate([row[3] for row in self._rows]),
+            track_id=np.concatenate([row[4] for row in self._rows]))
+
+
+def track_faces(frames: Sequence[tuple[int, float, Detections]], *, config: TrackerConfig | None = None,
+                frame_rate: float = 30.0) -> Observations:
+    """Track a whole list of ``(frame index, seconds, detections)`` at once."""
+    tracker = FaceTracker(config, frame_rate=frame_rate)
+    for frame, time, found in frames:
+        tracker.update(frame, time, found)
+    return tracker.observations
