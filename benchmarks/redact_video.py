@@ -42,6 +42,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from _faces import data_root
+
 from unseen.faces.detectors.centerface import CenterFace
 from unseen.media.video import GENERIC_HANDLERS, STRUCTURAL_TAGS, probe, read_frames
 from unseen.redact.video import VideoRedactConfig, VideoRedactor
@@ -134,7 +136,7 @@ def camera_clip(image_path: Path, boxes: np.ndarray, *, out: Path, size: tuple[i
     height0, width0 = photo.shape[:2]
     width, height = size
     widest = min(width0, height0 * width / height)
-    zoom = sorted(rng.uniform(0.45, 1.0, 2) * widest)[:: 1 if rng.random() < 0.5 else -1]
+    zoom = sorted(rng.uniform(0.55, 1.0, 2) * widest)[:: 1 if rng.random() < 0.5 else -1]
     window_w = np.linspace(zoom[0], zoom[1], frames)
     window_h = window_w * height / width
     ease = (1 - np.cos(np.linspace(0, np.pi, frames))) / 2
@@ -195,7 +197,7 @@ def people_clip(portraits: list[tuple[np.ndarray, np.ndarray]], *, out: Path, si
         mask = np.zeros(photo.shape[:2], np.float32)
         cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (int(face_w * 0.95), int(face_h * 0.9)), 0, 0, 360, 1, -1)
         mask = cv2.GaussianBlur(mask, (0, 0), max(face_w, face_h) * 0.08)
-        heights = sorted(rng.uniform(8, 110, 2))[:: 1 if rng.random() < 0.5 else -1]
+        heights = sorted(np.exp(rng.uniform(np.log(8), np.log(100), 2)))[:: 1 if rng.random() < 0.5 else -1]
         path = rng.uniform([0.1 * width, 0.15 * height], [0.9 * width, 0.85 * height], (2, 2))
         layers.append((photo, mask, centre, face_w, face_h, heights, path, rng.uniform(0, 2 * np.pi, 2)))
     pixels, rows, faces, kept = [], [], [], []
@@ -233,14 +235,14 @@ def people_clip(portraits: list[tuple[np.ndarray, np.ndarray]], *, out: Path, si
 
 
 def wider_photos(data: Path, rng: np.random.Generator, count: int) -> list[tuple[Path, np.ndarray]]:
-    """Protest-event photos with at least 8 valid faces, in a seeded order."""
+    """Protest-event crowd photos (at least 20 valid faces), in a seeded order."""
     faces: dict[str, list[list[float]]] = {}
     with open(data / "wider" / "faces.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             if row["event"] in PROTEST_EVENTS and row["invalid"] == "0" and float(row["h"]) >= 1:
                 x, y, w, h = (float(row[k]) for k in ("x", "y", "w", "h"))
                 faces.setdefault(row["image"], []).append([x, y, x + w, y + h])
-    names = sorted(name for name, boxes in faces.items() if len(boxes) >= 8)
+    names = sorted(name for name, boxes in faces.items() if len(boxes) >= 20)
     chosen = rng.choice(len(names), size=min(count, len(names)), replace=False)
     return [(data / "wider" / "images" / names[i], np.asarray(faces[names[i]])) for i in chosen]
 
@@ -399,9 +401,7 @@ def main(
     seed: int = typer.Option(1, help="Seed of the clips (the defaults were chosen on seed 0)."),
     fps_frames: int = typer.Option(30, help="Frames of the 1280x720 speed clip (0 to skip)."),
 ) -> None:
-    from tests.conftest import shared_data_root  # noqa: PLC0415 (the benchmark runs from the project root)
-
-    data = data or shared_data_root()
+    data = data_root(str(data) if data else None)
     console = Console()
     made = make_clips(data, out / "clips", clips=clips, frames=frames, size=(width, height), seed=seed)
     console.print(f"{len(made)} clips of {frames} frames at {width}x{height} under {out / 'clips'}")
