@@ -21,7 +21,7 @@ import numpy as np
 
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import check_threshold
-from unseen.faces.types import Detections
+from unseen.faces.types import Detections, box_iou
 
 UNTRACKED = -1
 
@@ -73,7 +73,9 @@ class Observations:
         arrays = {"frame": (np.int64, (n,)), "time": (np.float64, (n,)), "xyxy": (np.float32, (n, 4)),
                   "score": (np.float32, (n,)), "track_id": (np.int64, (n,))}
         for name, (dtype, shape) in arrays.items():
-            value = np.asarray(getattr(self, name), dtype=dtype).reshape(shape) if n else np.zeros(shape, dtype)
+            value = np.asarray(getattr(self, name), dtype=dtype)
+            if n == 0 and value.size == 0:
+                value = np.zeros(shape, dtype)
             if value.shape != shape:
                 raise ConfigError(f"Observations.{name}: expected shape {shape}, got {value.shape}")
             value.setflags(write=False)
@@ -130,12 +132,35 @@ class FaceTracker:
         if not self._rows:
             return Observations.empty()
         counts = [len(row[2]) for row in self._rows]
+        xyxy = np.concatenate([row[2] for row in self._rows])
         return Observations(
             frame=np.repeat([row[0] for row in self._rows], counts),
             time=np.repeat([row[1] for row in self._rows], counts),
-            xyxy=np.concatenate([row[2] for row in self._rows]),
-            score=np.concatenate([row[3] for row in self._rows]),
-            track_id=np.concatenate([row[4] for row in self._rows]))
+            xyxy=xyxy, score=np.concatenate([row[3] for row in self._rows]),
+            track_id=_with_first_detections(np.concatenate([row[4] for row in self._rows]), xyxy, counts))
+
+
+def _with_first_detections(track_id: np.ndarray, xyxy: np.ndarray, counts: list[int]) -> np.ndarray:
+    """ByteTrack gives a track its id from its second detection on; the detection that
+    started it (untracked, one detected frame earlier, overlapping) joins it here."""
+    track_id = track_id.copy()
+    ends = np.cumsum(counts)
+    starts = ends - np.asarray(counts)
+    seen: set[int] = set()
+    for frame in range(1, len(counts)):
+        here = np.arange(starts[frame], ends[frame])
+        before = np.arange(starts[frame - 1], ends[frame - 1])
+        loose = before[track_id[before] == UNTRACKED]
+        for row in here:
+            if track_id[row] == UNTRACKED or track_id[row] in seen:
+                continue
+            seen.add(int(track_id[row]))
+            if len(loose):
+                overlap = box_iou(xyxy[row:row + 1], xyxy[loose])[0]
+                if overlap.max() >= 0.3:
+                    track_id[loose[int(np.argmax(overlap))]] = track_id[row]
+                    loose = loose[track_id[loose] == UNTRACKED]
+    return track_id
 
 
 def track_faces(frames: Sequence[tuple[int, float, Detections]], *, config: TrackerConfig | None = None,

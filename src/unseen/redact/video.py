@@ -56,7 +56,7 @@ class VideoDetectConfig:
         at each face at the cost of one.
     """
 
-    pass_pixels: int = 1280 * 736
+    pass_pixels: int = 1280 * 720
     max_upscale: float = 2.0
     every: int = 1
     mirror_odd: bool = True
