@@ -127,3 +127,15 @@ def test_bad_inputs_are_refused_with_the_file_named(tmp_path):
     with pytest.raises(ConfigError, match="crf"):
         EncodeConfig(crf=70)
     assert is_video_path("a/CLIP.MOV") and not is_video_path("a/photo.jpg")
+
+
+def test_inspect_lists_what_a_video_carries_and_nothing_in_the_redacted_copy(tmp_path):
+    from unseen.media.metadata import MetadataKind, inspect_file
+
+    source = make_video(tmp_path / "phone.mp4", audio=True, subtitles=True, chapters=True, tags=True, rotation=90)
+    report = inspect_file(source)
+    kinds = {item.kind for item in report.identifying}
+    assert {MetadataKind.GPS, MetadataKind.AUDIO, MetadataKind.STREAM, MetadataKind.TEXT, MetadataKind.PERSON,
+            MetadataKind.DATE, MetadataKind.DEVICE} <= kinds
+    assert any(item.name == "display matrix" and not item.identifying for item in report.items)
+    assert inspect_file(copy_video(source, tmp_path / "out.mp4")).clean

@@ -170,3 +170,22 @@ def test_an_interrupted_video_leaves_no_output_and_a_rerun_finishes_it(tmp_path)
     assert [p.name for p in out.iterdir()] == ["in.redacted.mp4"]
     assert progress.unit == "frames" and progress.done == 8 and len(progress.stages) == 2
     assert len(list(read_frames(out / "in.redacted.mp4"))) == 8
+
+
+def test_verify_finds_the_bare_face_in_a_copy_and_passes_the_redaction(tmp_path):
+    from unseen.media.video import open_writer
+    from unseen.redact.verify import Recognizers
+    from unseen.redact.verify_video import VideoVerifyConfig, verify_video
+
+    source, _ = face_clip(tmp_path, frames=6)
+    VideoRedactor().redact(source, tmp_path / "out.mp4")
+    info = probe(source)
+    with open_writer(tmp_path / "copy.mp4", info=info, config=EncodeConfig()) as writer:
+        for frame in read_frames(source):
+            writer.write(frame.rgb, frame.pts)
+    config = VideoVerifyConfig(every=2, recognize_every=4)
+    recognizers = Recognizers(())  # the recognizers are tested on photos; re-detection decides here
+    bare = verify_video(source, tmp_path / "copy.mp4", config=config, recognizers=recognizers)
+    assert not bare.passed and bare.checked == 3 and bare.redetected >= 3
+    redacted = verify_video(source, tmp_path / "out.mp4", config=config, recognizers=recognizers)
+    assert redacted.passed and redacted.faces >= 3, redacted.to_record()
