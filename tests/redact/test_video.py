@@ -16,6 +16,7 @@ from unseen.faces.tracking import UNTRACKED, Observations
 from unseen.faces.types import Detections
 from unseen.media.video import EncodeConfig, probe, read_frames
 from unseen.progress import Recorded
+from unseen.redact.video_record import VideoRecord
 from unseen.redact.video import (
     FAST_EVERY, CoverKind, VideoDetectConfig, VideoRedactConfig, VideoRedactor, plan_covers)
 
@@ -78,8 +79,8 @@ def test_a_rotated_variable_rate_phone_clip_comes_out_upright_and_in_sync(tmp_pa
     assert decoded_times(tmp_path / "out.mp4") == pytest.approx(times, abs=1e-4)
     for frame, expected in zip(read_frames(tmp_path / "out.mp4"), upright):
         assert np.abs(frame.rgb.astype(int) - expected).mean() < 6  # no faces: the same picture, upright
-    record = result.to_record()
-    assert record["rotation_applied"] == 90 and record["audio"] == "dropped" and record["frames"] == len(times)
+    record = result.record()
+    assert record.rotation_applied == 90 and record.audio == "dropped" and record.frames == len(times)
 
 
 class DroppingDetector:
@@ -135,9 +136,11 @@ def test_tracking_holds_a_real_face_through_detector_dropouts(tmp_path):
     assert min(shares) >= 0.8, shares  # no bare frame, dropouts included
     covered = {int(f) for f in result.plan.frame[result.plan.kind != CoverKind.DETECTED]}
     assert dropped <= covered
-    record = result.to_record()
-    assert len([t for t in record["tracks"] if t["tracked"]]) == 1
-    json.dumps(record)  # boxes and frame numbers only
+    record = result.record()
+    tracked = [t for t in record.tracks if t.tracked]
+    assert len(tracked) == 1 and tracked[0].frames_covered >= 20
+    assert {f for first, last in tracked[0].interpolated for f in range(first, last + 1)} >= {4, 5, 6, 11, 12}
+    assert VideoRecord.from_json(json.loads(json.dumps(record.to_json()))) == record  # boxes and numbers only
 
 
 def test_fast_mode_still_covers_every_frame_of_a_real_face(tmp_path):

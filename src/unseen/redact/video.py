@@ -39,6 +39,7 @@ from unseen.media.files import write_atomic
 from unseen.media.video import EncodeConfig, Frame, VideoInfo, open_writer, probe, read_frames
 from unseen.progress import SILENT, Progress
 from unseen.redact.cover import CoverConfig, cover
+from unseen.redact.video_record import Detection, TrackRecord, VideoRecord, frame_ranges
 
 FAST_EVERY = 2
 """Fast mode runs the detector on every second frame; tracking and interpolation fill the rest."""
@@ -295,53 +296,35 @@ class VideoRedaction:
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else float("nan")
 
-    def to_record(self) -> dict:
-        """JSON-ready: per track its frame range, detections (frame, box, score), and the
-        frames held, interpolated or covered ahead of its first detection."""
-        tracks = [_track_record(self.plan, track, self.times) for track in self.plan.track_ids()]
-        return {
-            "kind": "video",
-            "frames": self.frames,
-            "width": self.info.output_size[0],
-            "height": self.info.output_size[1],
-            "duration_s": round(float(self.times[-1] - self.times[0]), 3) if self.frames else 0.0,
-            "rotation_applied": self.info.orientation.degrees,
-            "mirrored": self.info.orientation.flip,
-            "frames_detected": self.detected_frames,
-            "audio": self.audio,
-            "tracks": tracks,
-            "full_frames": _ranges(self.plan.full_frames),
-            "seconds": round(self.seconds, 2),
-        }
+    def record(self) -> VideoRecord:
+        """The typed record: per track its frame range, detections (frame, box, score), and
+        the frames held, interpolated or covered ahead of its first detection."""
+        return VideoRecord(
+            frames=self.frames, width=self.info.output_size[0], height=self.info.output_size[1],
+            duration_s=round(float(self.times[-1] - self.times[0]), 3) if self.frames else 0.0,
+            rotation_applied=self.info.orientation.degrees, mirrored=self.info.orientation.flip,
+            frames_detected=self.detected_frames, audio=self.audio,
+            tracks=tuple(_track_record(self.plan, track, self.times) for track in self.plan.track_ids()),
+            full_frames=frame_ranges(self.plan.full_frames), seconds=round(self.seconds, 2))
 
 
-def _track_record(plan: CoverPlan, track: int, times: np.ndarray) -> dict:
+def _track_record(plan: CoverPlan, track: int, times: np.ndarray) -> TrackRecord:
     rows = plan.track == track
-    frames, kinds = plan.frame[rows], plan.kind[rows]
+    frames, kinds, boxes, scores = plan.frame[rows], plan.kind[rows], plan.xyxy[rows], plan.score[rows]
     detected = kinds == CoverKind.DETECTED
-    return {
-        "track": int(track),
-        "tracked": bool(np.isin(track, plan.tracked)),
-        "first_frame": int(frames.min()),
-        "last_frame": int(frames.max()),
-        "first_s": round(float(times[frames.min()]), 3),
-        "last_s": round(float(times[frames.max()]), 3),
-        "detections": [[int(f), *[round(float(v), 1) for v in box], round(float(s), 4)]
-                       for f, box, s in zip(frames[detected], plan.xyxy[rows][detected], plan.score[rows][detected])],
-        **{f"{CoverKind.NAMES[code]}_frames": _ranges(frames[kinds == code])
-           for code in (CoverKind.INTERPOLATED, CoverKind.HELD, CoverKind.LEAD)},
-    }
+    return TrackRecord(
+        track=int(track), tracked=bool(np.isin(track, plan.tracked)),
+        first_frame=int(frames.min()), last_frame=int(frames.max()),
+        first_s=round(float(times[frames.min()]), 3), last_s=round(float(times[frames.max()]), 3),
+        detections=tuple(Detection(frame=int(f), box=rounded_box(box), score=round(float(s), 4))
+                         for f, box, s in zip(frames[detected], boxes[detected], scores[detected])),
+        interpolated=frame_ranges(frames[kinds == CoverKind.INTERPOLATED]),
+        held=frame_ranges(frames[kinds == CoverKind.HELD]), lead=frame_ranges(frames[kinds == CoverKind.LEAD]))
 
 
-def _ranges(frames: np.ndarray) -> list[list[int]]:
-    """Sorted frame indices as inclusive [first, last] runs."""
-    frames = np.unique(np.asarray(frames, np.int64))
-    if len(frames) == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(frames) > 1)
-    starts = np.concatenate([[frames[0]], frames[breaks + 1]])
-    ends = np.concatenate([frames[breaks], [frames[-1]]])
-    return [[int(a), int(b)] for a, b in zip(starts, ends)]
+def rounded_box(values) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = (round(float(v), 1) for v in values)
+    return (x1, y1, x2, y2)
 
 
 class VideoRedactor:
