@@ -30,9 +30,7 @@ from __future__ import annotations
 import csv
 import math
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from fractions import Fraction
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -295,20 +293,23 @@ def box_shares(mask: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     return inside / np.maximum((x2 - x1) * (y2 - y1), 1)
 
 
-def judge(clip: Clip, output: Path) -> np.ndarray:
-    """(truth rows,) True where the face-frame is hidden in ``output``."""
+def judge(clip: Clip, output: Path) -> tuple[np.ndarray, float]:
+    """(truth rows,) True where the face-frame is hidden in ``output``; and the share of
+    the frame area covered (mean over frames)."""
     hidden = np.zeros(len(clip.truth.frame), bool)
-    count = 0
+    count, area = 0, 0.0
     for before, after in zip(read_frames(clip.path), read_frames(output)):
         if before.rgb.shape != after.rgb.shape:
             raise SystemExit(f"{output}: frame size {after.rgb.shape} differs from the input's {before.rgb.shape}")
         rows = np.flatnonzero(clip.truth.frame == before.index)
+        mask = covered_mask(before.rgb, after.rgb)
         if len(rows):
-            hidden[rows] = box_shares(covered_mask(before.rgb, after.rgb), clip.truth.xyxy[rows]) >= HIDDEN_SHARE
+            hidden[rows] = box_shares(mask, clip.truth.xyxy[rows]) >= HIDDEN_SHARE
+        area += float(mask.mean())
         count += 1
     if count != clip.frames:
         raise SystemExit(f"{output}: {count} frames, the input has {clip.frames}")
-    return hidden
+    return hidden, area / count
 
 
 def leftovers(output: Path) -> tuple[int, list[str]]:
@@ -365,7 +366,8 @@ class Tally:
     seconds: float = 0.0
     frames: int = 0
     audio: int = 0
-    tags: list[str] = None  # type: ignore[assignment]
+    tags: list[str] = field(default_factory=list)
+    area: list[float] = field(default_factory=list)
 
     def heights(self) -> np.ndarray:
         return np.concatenate([t.xyxy[:, 3] - t.xyxy[:, 1] for t in self.truths])
@@ -407,14 +409,16 @@ def main(
     console.print(f"{len(made)} clips of {frames} frames at {width}x{height} under {out / 'clips'}")
     tools = {"unseen": Unseen(VideoRedactConfig()), "unseen fast": Unseen(VideoRedactConfig.fast()),
              "deface": Deface()}
-    tallies = {name: Tally(hidden=[], truths=[], tags=[]) for name in tools}
+    tallies = {name: Tally(hidden=[], truths=[]) for name in tools}
     for clip in made:
         for name, tool in tools.items():
             output = out / name.replace(" ", "-") / clip.path.name
             output.parent.mkdir(parents=True, exist_ok=True)
             seconds = tool.run(clip.path, output)
             tally = tallies[name]
-            tally.hidden.append(judge(clip, output))
+            hidden, area = judge(clip, output)
+            tally.hidden.append(hidden)
+            tally.area.append(area)
             tally.truths.append(clip.truth)
             tally.seconds += seconds
             tally.frames += clip.frames
@@ -445,6 +449,7 @@ def _print_table(console: Console, tallies: dict[str, Tally]) -> None:
     table.add_row("faces never hidden", *["{} of {}".format(*t.never_hidden()) for t in tallies.values()])
     table.add_row("audio streams left", *[str(t.audio) for t in tallies.values()])
     table.add_row("tags left", *[", ".join(sorted(set(t.tags))) or "none" for t in tallies.values()])
+    table.add_row("frame area covered (mean)", *[f"{np.mean(t.area):.3f}" for t in tallies.values()])
     table.add_row("fps", *[f"{t.frames / t.seconds:.2f}" for t in tallies.values()])
     console.print(table)
 
@@ -462,7 +467,7 @@ def _speed_at_720p(console: Console, data: Path, out: Path, tools: dict, frames:
     for name, tool in tools.items():
         output = out / "speed" / f"{name.replace(' ', '-')}.mp4"
         output.parent.mkdir(parents=True, exist_ok=True)
-        results[name] = (frames / tool.run(clip.path, output), judge(clip, output).mean())
+        results[name] = (frames / tool.run(clip.path, output), judge(clip, output)[0].mean())
     for name, (fps, hidden) in results.items():
         table.add_row(name, f"{fps:.2f}", f"{fps / results['deface'][0]:.2f}x", f"{hidden:.3f}")
     console.print(table)

@@ -37,8 +37,8 @@ class TrackerConfig:
     min_iou: least overlap between a track's predicted box and a detection to match them.
     """
 
-    threshold: float = 0.2
-    low_threshold: float = 0.08
+    threshold: float = 0.18
+    low_threshold: float = 0.06
     lost_seconds: float = 1.0
     min_iou: float = 0.1
 
@@ -170,3 +170,46 @@ def track_faces(frames: Sequence[tuple[int, float, Detections]], *, config: Trac
     for frame, time, found in frames:
         tracker.update(frame, time, found)
     return tracker.observations
+
+
+def stitch(observations: Observations, *, max_gap_s: float, min_iou: float = 0.1) -> Observations:
+    """Join tracks the online tracker broke: a track that starts within ``max_gap_s`` after
+    another ended, where that one's last box (moved on at its last speed) overlaps its first
+    box, continues it (same id), so the gap is interpolated rather than held and led."""
+    ids = observations.track_id.copy()
+    tracks = [t for t in np.unique(ids) if t != UNTRACKED]
+    spans = {t: np.flatnonzero(ids == t) for t in tracks}
+    ended: list[int] = []  # tracks free to be continued, by their (latest) id
+    for track in sorted(tracks, key=lambda t: observations.time[spans[t][0]]):
+        rows = spans[track]
+        start_time, first_box = observations.time[rows[0]], observations.xyxy[rows[0]]
+        best, best_overlap = None, min_iou
+        for earlier in ended:
+            before = np.flatnonzero(ids == earlier)
+            gap = start_time - observations.time[before[-1]]
+            if not 0 < gap <= max_gap_s:
+                continue
+            overlap = box_iou(_moved_on(observations, before, gap)[None, :], first_box[None, :])[0, 0]
+            if overlap >= best_overlap:
+                best, best_overlap = earlier, overlap
+        if best is not None:
+            ids[rows] = best
+            ended.remove(best)
+            ended.append(best)
+        else:
+            ended.append(int(track))
+    return Observations(frame=observations.frame, time=observations.time, xyxy=observations.xyxy,
+                        score=observations.score, track_id=ids)
+
+
+def _moved_on(observations: Observations, rows: np.ndarray, gap: float) -> np.ndarray:
+    """The track's last box, carried ``gap`` seconds further at its speed over its last steps."""
+    last = observations.xyxy[rows[-1]].astype(np.float64)
+    if len(rows) < 2:
+        return last
+    recent = rows[-4:]
+    elapsed = observations.time[recent[-1]] - observations.time[recent[0]]
+    if elapsed <= 0:
+        return last
+    velocity = (observations.xyxy[recent[-1]] - observations.xyxy[recent[0]]) / elapsed
+    return last + velocity * gap

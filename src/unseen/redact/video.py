@@ -33,7 +33,7 @@ import numpy as np
 from unseen.errors import ConfigError, InputFileError
 from unseen.faces.detectors.base import check_threshold
 from unseen.faces.detectors.centerface import CenterFace, CenterFaceConfig
-from unseen.faces.tracking import UNTRACKED, FaceTracker, Observations, TrackerConfig
+from unseen.faces.tracking import UNTRACKED, FaceTracker, Observations, TrackerConfig, stitch
 from unseen.faces.types import Detections
 from unseen.media.files import write_atomic
 from unseen.media.video import EncodeConfig, Frame, VideoInfo, open_writer, probe, read_frames
@@ -102,9 +102,10 @@ class VideoRedactConfig:
 
     hold_seconds / lead_seconds: how long a face stays covered after its last detection
         and before its first one.
-    min_speed: a track's assumed least speed, as a fraction of its box size per frame
-        (one detection says nothing about motion).
-    max_growth: the speed margin adds at most this fraction of the box on each side.
+    min_speed: how far an unseen face may drift, as a fraction of its box size per frame
+        away from its nearest detection, in any direction (the cover spreads by that much).
+    max_growth: a cover reaches at most this fraction of the box past where the face was
+        last seen, on each side.
     paranoid: cover whole frames where detection collapses (see `collapsed_frames`).
     collapse_tracks / collapse_share: a frame collapses when at least ``collapse_tracks``
         tracks are in view and under ``collapse_share`` of them are detected in it.
@@ -191,6 +192,7 @@ def plan_covers(observations: Observations, *, times: np.ndarray, width: int, he
     """
     times = np.asarray(times, np.float64)
     frames = len(times)
+    observations = stitch(observations, max_gap_s=config.hold_seconds + config.lead_seconds)
     track_ids = observations.track_id.copy()
     untracked = np.flatnonzero(track_ids == UNTRACKED)
     first_free = int(track_ids.max()) + 1 if len(track_ids) else 0
@@ -223,8 +225,6 @@ def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.nd
     start = int(np.searchsorted(times, first_time - config.lead_seconds - 1e-9, side="left"))
     stop = int(np.searchsorted(times, last_time + config.hold_seconds + 1e-9, side="right"))
     covered = np.arange(start, stop)
-    sizes = np.maximum(boxes[:, 2:] - boxes[:, :2], 1.0)
-    speed = _edge_speed(seen, boxes, sizes, config.min_speed)
     # Boxes at every covered frame: interpolated inside the track, the end boxes outside it.
     xyxy = np.stack([np.interp(covered, seen, boxes[:, i]) for i in range(4)], axis=1)
     position = np.searchsorted(seen, covered)
@@ -234,12 +234,22 @@ def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.nd
     distance = np.where(exact, 0, np.minimum(np.abs(covered - seen[before]), np.abs(seen[after] - covered)))
     kind = np.full(len(covered), CoverKind.INTERPOLATED, np.int8)
     kind[exact] = CoverKind.DETECTED
-    kind[covered < seen[0]] = CoverKind.LEAD
-    kind[covered > seen[-1]] = CoverKind.HELD
-    box_w, box_h = np.interp(covered, seen, sizes[:, 0]), np.interp(covered, seen, sizes[:, 1])
-    cap = config.max_growth * np.stack([box_w, box_h, box_w, box_h], axis=1)
-    margin = np.minimum(speed[None, :] * (distance[:, None] + 1), cap)
-    grown = xyxy + margin * np.array([-1, -1, 1, 1])
+    lead, held = covered < seen[0], covered > seen[-1]
+    kind[lead], kind[held] = CoverKind.LEAD, CoverKind.HELD
+    box_w, box_h = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
+    size = np.maximum(np.stack([box_w, box_h, box_w, box_h], axis=1), 1.0)
+    cap = config.max_growth * size
+    # Where the face may have gone while unseen: from where it was, along its own motion.
+    reach = np.zeros_like(xyxy)
+    reach[held] = np.clip(_velocity(seen[-EDGE_FIT:], boxes[-EDGE_FIT:])[None, :] * distance[held, None],
+                          -cap[held], cap[held])
+    reach[lead] = np.clip(-_velocity(seen[:EDGE_FIT], boxes[:EDGE_FIT])[None, :] * distance[lead, None],
+                          -cap[lead], cap[lead])
+    moved = xyxy + reach
+    spread = np.minimum(config.min_speed * size * (distance[:, None] + 1)
+                        + np.abs(_velocity(seen, boxes))[None, :], cap)
+    grown = np.concatenate([np.minimum(xyxy, moved)[:, :2], np.maximum(xyxy, moved)[:, 2:]], axis=1)
+    grown += spread * np.array([-1, -1, 1, 1])
     grown[:, [0, 2]] = np.clip(grown[:, [0, 2]], 0, width)
     grown[:, [1, 3]] = np.clip(grown[:, [1, 3]], 0, height)
     score = np.full(len(covered), np.nan, np.float32)
@@ -249,14 +259,17 @@ def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.nd
             kind[inside], score[inside])
 
 
-def _edge_speed(seen: np.ndarray, boxes: np.ndarray, sizes: np.ndarray, min_speed: float) -> np.ndarray:
-    """(4,) how fast each box edge moves, pixels per frame: the median over the track's
-    steps, at least ``min_speed`` of the box size."""
-    floor = min_speed * np.concatenate([sizes.mean(axis=0)] * 2)
+EDGE_FIT = 8
+"""A track's motion is fitted over (at most) its last or first this-many detections."""
+
+
+def _velocity(seen: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(4,) each box edge's velocity in pixels per frame: a least-squares line through the
+    detections (detector jitter averages out); 0 with a single detection."""
     if len(seen) < 2:
-        return floor
-    steps = np.abs(np.diff(boxes, axis=0)) / np.diff(seen)[:, None]
-    return np.maximum(np.median(steps, axis=0), floor)
+        return np.zeros(4)
+    frames = seen.astype(np.float64) - seen.mean()
+    return (frames[:, None] * (boxes - boxes.mean(axis=0))).sum(axis=0) / (frames ** 2).sum()
 
 
 def collapsed_frames(frame: np.ndarray, track: np.ndarray, kind: np.ndarray, tracked: np.ndarray, *, frames: int,
