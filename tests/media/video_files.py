@@ -32,6 +32,7 @@ def make_video(path: Path, *, frames: int = 10, width: int = 160, height: int = 
     turning the stored pixels counter-clockwise by that many degrees for display."""
     import av
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     times = list(times) if times is not None else [i / 30 for i in range(frames)]
     pixels = pixels or (lambda i: marker_frame(i, width, height))
     with av.open(str(path), "w", format=container) as out:

@@ -71,7 +71,17 @@ class VideoVerification:
     def passed(self) -> bool:
         return not self.failed
 
-    def to_record(self) -> dict:
+    @property
+    def statement(self) -> str:
+        """One line: what was checked and what was found."""
+        found = ("no face found" if self.passed else
+                 f"{len(self.failed)} frame(s) failed ({self.redetected} re-detected, {self.exposed} left bare, "
+                 f"{self.matched} matched)")
+        recognizers = (f"; recognizers ({', '.join(self.embedders)}) on {self.recognized} frame(s), "
+                       f"{self.compared} face(s) compared" if self.embedders else "; no recognizer")
+        return f"{found}: re-detection on {self.checked} of {self.frames} frames{recognizers}"
+
+    def to_json(self) -> dict:
         return {
             "passed": self.passed, "frames": self.frames, "frames_checked": self.checked,
             "frames_recognized": self.recognized, "faces_in_checked_frames": self.faces,
@@ -80,6 +90,16 @@ class VideoVerification:
             "unavailable": list(self.unavailable),
             "examples": [{"frame": f, "problem": what, "box": [round(v, 1) for v in box]} for f, what, box in self.examples],
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> VideoVerification:
+        return cls(frames=int(data["frames"]), checked=int(data["frames_checked"]),
+                   recognized=int(data["frames_recognized"]), faces=int(data["faces_in_checked_frames"]),
+                   redetected=int(data["redetected"]), exposed=int(data["exposed"]), matched=int(data["faces_matched"]),
+                   compared=int(data["faces_compared"]), failed=tuple(int(f) for f in data.get("failed_frames", ())),
+                   embedders=tuple(data.get("embedders", ())), unavailable=tuple(data.get("unavailable", ())),
+                   examples=tuple((int(e["frame"]), str(e["problem"]), tuple(float(v) for v in e["box"]))
+                                  for e in data.get("examples", ())))
 
 
 class _AtScale:

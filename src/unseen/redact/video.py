@@ -23,9 +23,11 @@ to a temporary name and renamed whole.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +132,14 @@ class VideoRedactConfig:
         check_threshold(self.collapse_share, "VideoRedactConfig.collapse_share")
         if self.collapse_tracks < 1:
             raise ConfigError(f"VideoRedactConfig.collapse_tracks: expected 1 or more, got {self.collapse_tracks}")
+
+    def to_record(self) -> dict:
+        return json.loads(json.dumps(asdict(self), default=str))
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the options: a rerun redoes videos made with other options."""
+        return hashlib.sha256(json.dumps(self.to_record(), sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod
     def fast(cls, **changes) -> VideoRedactConfig:
@@ -365,11 +375,13 @@ class VideoRedactor:
         return tracker.observations, np.asarray(times), detected
 
     def redact(self, source: str | Path, output: str | Path, *, progress: Progress = SILENT,
-               on_frame: Callable[[Frame, np.ndarray], None] | None = None) -> VideoRedaction:
+               on_frame: Callable[[Frame, np.ndarray], None] | None = None,
+               check: Callable[[Path], None] | None = None) -> VideoRedaction:
         """Redact ``source`` into ``output`` (written whole, or not at all).
 
         ``on_frame(frame, covered_rgb)`` sees each frame as covered, before encoding (for
-        checks that need the pixels; nothing is kept).
+        checks that need the pixels; nothing is kept). ``check(encoded_file)`` runs on the
+        finished file before it takes its name; an error it raises leaves no output.
         """
         source, output = Path(source), Path(output)
         started = time.perf_counter()
@@ -378,7 +390,12 @@ class VideoRedactor:
         plan = plan_covers(observations, times=times, width=info.width, height=info.height, config=self.config,
                            detected_frames=np.arange(0, len(times), self.config.detection.every))
         progress.start(len(times), unit="frames", description=f"covering and encoding {source.name}")
-        write_atomic(output, lambda temporary: self._encode(source, temporary, info, plan, progress, on_frame))
+        def write(temporary: Path) -> None:
+            self._encode(source, temporary, info, plan, progress, on_frame)
+            if check is not None:
+                check(temporary)
+
+        write_atomic(output, write)
         audio = "none" if not info.streams_of("audio") else ("kept" if self.config.encode.keep_audio else "dropped")
         return VideoRedaction(info=info, plan=plan, observations=observations, detected_frames=detected,
                               times=times, seconds=time.perf_counter() - started, audio=audio)
