@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from unseen.errors import InputFileError, Interrupted, UnseenError, VerificationFailedError
-from unseen.media.files import write_atomic
+from unseen.media.files import file_digest, write_atomic
 from unseen.media.image import OutputFormat, header_size, is_image_path, load
 from unseen.media.video import VideoCodec, is_video_path, probe
 from unseen.progress import SILENT, Progress
@@ -297,20 +297,11 @@ def _megapixels(job: Job) -> float:
     return size[0] * size[1] / 1e6 if size else 0.0
 
 
-def result_frames(job: Job) -> int | None:
+def _frames(job: Job) -> int | None:
     try:
         return probe(job.source).frames
     except UnseenError:
         return None
-
-
-def _digest(path: Path) -> bytes:
-    """SHA-256 of a file read in chunks (videos do not fit in memory whole)."""
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(chunk)
-    return hasher.digest()
 
 
 class _Videos:
@@ -330,7 +321,7 @@ class _Videos:
 
     def redact(self, job: Job, previous: FileRecord | None, progress: Progress) -> FileRecord:
         try:
-            digest = _digest(job.source)
+            digest = file_digest(job.source)
         except OSError as error:
             return _failed(job, f"cannot read: {error.strerror or error}")
         if (previous is not None and previous.done and previous.source_sha256 == digest.hex()
@@ -342,7 +333,7 @@ class _Videos:
             if self._recognizers is None:
                 self._recognizers = Recognizers(self.check.frame.embedders)
             checked.append(verify_video(job.source, encoded, detector=self.redactor.detector, config=self.check,
-                                        recognizers=self._recognizers, frames=result_frames(job), progress=progress))
+                                        recognizers=self._recognizers, frames=_frames(job), progress=progress))
             if self.strict and not checked[-1].passed:
                 raise VerificationFailedError(f"{job.source}: verification failed")
 

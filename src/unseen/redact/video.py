@@ -315,10 +315,6 @@ class VideoRedaction:
     def frames(self) -> int:
         return self.plan.frames
 
-    @property
-    def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else float("nan")
-
     def record(self) -> VideoRecord:
         """The typed record: per track its frame range, detections (frame, box, score), and
         the frames held, interpolated or covered ahead of its first detection."""
