@@ -139,3 +139,14 @@ def test_inspect_lists_what_a_video_carries_and_nothing_in_the_redacted_copy(tmp
             MetadataKind.DATE, MetadataKind.DEVICE} <= kinds
     assert any(item.name == "display matrix" and not item.identifying for item in report.items)
     assert inspect_file(copy_video(source, tmp_path / "out.mp4")).clean
+
+
+def test_keep_audio_on_a_silent_clip_writes_the_video_alone(tmp_path):
+    source = make_video(tmp_path / "silent.mp4", frames=3)
+    assert [s.kind for s in probe(copy_video(source, tmp_path / "out.mp4", keep_audio=True)).streams] == ["video"]
+
+
+def test_audio_the_container_cannot_hold_is_re_encoded(tmp_path):
+    source = make_video(tmp_path / "in.mkv", frames=4, audio=True, container="matroska")
+    output = probe(copy_video(source, tmp_path / "out.webm", codec=VideoCodec.VP9, keep_audio=True))
+    assert [(s.kind, s.codec) for s in output.streams] == [("video", "vp9"), ("audio", "opus")]

@@ -385,22 +385,18 @@ class _AudioCopy:
 
     def __init__(self, source_path: Path, output, config: EncodeConfig) -> None:
         self.source = _open_input(source_path)
-        audio = [s for s in self.source.streams.audio]
-        self._packets = None
-        self._stream = None
+        self._output = output
+        self._stream = self._packets = self._pending = None
+        self._copy = True
+        audio = list(self.source.streams.audio)
         if not audio:
             return
-        self._input = audio[0]
-        self._copy = self._input.codec_context.name in output.supported_codecs
+        self._copy = audio[0].codec_context.name in output.supported_codecs
         if self._copy:
-            self._stream = output.add_stream_from_template(self._input)
+            self._stream = output.add_stream_from_template(audio[0])
         else:
             self._stream = output.add_stream(config.codec.audio_encoder, rate=48000)
-            self._resampler = None
-        self._stream.metadata.clear() if hasattr(self._stream.metadata, "clear") else None
-        self._output = output
-        self._packets = self.source.demux(self._input)
-        self._pending = None
+        self._packets = self.source.demux(audio[0])
 
     def mux_until(self, seconds: float) -> None:
         if self._packets is None:
