@@ -22,6 +22,7 @@ Photos are written under DIR (never inside the project); a rerun reuses them.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -112,7 +113,10 @@ def run_unseen(folder: Path, out: Path) -> dict:
         start = time.perf_counter()
         summary = redact_files([photo], out_dir=out / photo.stem, config=config)
         seconds[photo.name] = time.perf_counter() - start
-        boxes[photo.name] = [list(face.covered_box) for face in summary.results[0].record.faces]
+        result = summary.results[0]
+        faces = result.record.faces if hasattr(result, "record") else None
+        boxes[photo.name] = ([list(face.covered_box) for face in faces] if faces is not None
+                             else [face["covered_box"] for face in result.entry["faces"]])  # an older unseen
     return {"seconds": seconds, "boxes": boxes, "shape": config.cover.shape.value}
 
 
@@ -141,7 +145,7 @@ def run_deface(folder: Path, out: Path) -> dict:
 
 
 def worker(tool: str, folder: Path, out: Path) -> None:
-    result = (run_unseen if tool == "unseen" else run_deface)(folder, out / tool)
+    result = (run_deface if tool == "deface" else run_unseen)(folder, out / tool)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     write_json_atomic(out / f"{tool}.json", result)
 
@@ -188,6 +192,8 @@ def main(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the photos and every tool's outputs."),
     photos: int = typer.Option(6, help="How many phone photos to make."),
     tools: str = typer.Option(",".join(TOOLS), help="Comma-separated tools to run."),
+    compare: Optional[Path] = typer.Option(None, help="Also run the unseen of this source tree (another version), "
+                                                      "as the tool 'unseen-other'."),
     worker_tool: Optional[str] = typer.Option(None, "--worker", hidden=True),
 ) -> None:
     folder = out / "photos"
@@ -197,8 +203,10 @@ def main(
     folder.mkdir(parents=True, exist_ok=True)
     faces = make_photos(data_root(str(data) if data else None), folder, photos)
     results = {}
-    for tool in tools.split(","):
-        subprocess.run([sys.executable, __file__, "--out", str(out), "--worker", tool], check=True)
+    runs = [(tool, None) for tool in tools.split(",")] + ([("unseen-other", compare)] if compare else [])
+    for tool, tree in runs:
+        environment = {**os.environ, "PYTHONPATH": str(tree / "src")} if tree else None
+        subprocess.run([sys.executable, __file__, "--out", str(out), "--worker", tool], check=True, env=environment)
         results[tool] = json.loads((out / f"{tool}.json").read_text())
     report(Console(), faces, results)
 

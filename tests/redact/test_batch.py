@@ -262,3 +262,21 @@ def test_an_interrupted_video_leaves_no_output_and_the_rerun_finishes_it(tmp_pat
     again = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
     assert [r.status for r in again.results] == [FileStatus.WRITTEN]
     assert len(list(read_frames(tmp_path / "out" / "in" / "clip.redacted.mp4"))) == 8
+
+
+def test_preview_outlines_what_was_covered_and_holds_only_the_redacted_pixels(tmp_path, astronaut_rgb, quick_config):
+    from unseen.redact.preview import COVERED
+
+    source = _write(tmp_path / "in" / "face.png", b"")
+    Image.fromarray(np.ascontiguousarray(astronaut_rgb)).save(source)
+    summary = redact_files([source], out_dir=tmp_path / "out", config=quick_config, preview_dir=tmp_path / "preview")
+    preview_file = tmp_path / "preview" / "face.redacted.preview.jpg"
+    preview = load(preview_file).rgb
+    output = load(summary.results[0].job.output).rgb
+    assert preview.shape == output.shape  # 512 px: not downscaled
+    assert inspect_file(preview_file).clean
+    x1, y1, x2, y2 = (int(v) for v in summary.results[0].record.faces[0].covered_box)
+    edge = preview[y1 + 1, (x1 + x2) // 2].astype(int)
+    assert np.abs(edge - np.array(COVERED)).max() < 60  # the covered region is outlined
+    inside = preview[y1 + 8:y2 - 8, x1 + 8:x2 - 8].astype(int)
+    assert inside.max() < 40  # and still covered: the preview shows nothing the output does not

@@ -74,6 +74,9 @@ def redact(
     quality: int = typer.Option(_DEFAULTS.quality, help="JPEG / WebP / HEIF quality (1-100)."),
     seed: int = typer.Option(0, help="Seed of the noise in mosaic and blur."),
     example: bool = typer.Option(False, "--example", help="Also redact the built-in example photo."),
+    preview: Optional[Path] = typer.Option(
+        None, "--preview", help="Also write, into this folder, a small copy of each redacted photo with the covered "
+                                "(green) and flagged (red, yellow) regions outlined, to see what to check."),
     codec: str = typer.Option("h264", help="Videos: h264 (MP4, default), hevc (MP4) or vp9 (WebM)."),
     crf: Optional[int] = typer.Option(None, help="Videos: constant quality, lower is better (default 18 for h264, "
                                                  "20 for hevc, 24 for vp9)."),
@@ -96,11 +99,15 @@ def redact(
     console = Console()
     try:
         with progress_bar(console) as bar:
-            summary = redact_files(paths, out_dir=out, config=config, video=video, progress=bar)
+            summary = redact_files(paths, out_dir=out, config=config, video=video, progress=bar,
+                                   preview_dir=preview)
     except BatchInterrupted as stopped:
         _print_summary(console, stopped.summary, out)
         raise
     _print_summary(console, summary, out)
+    if preview is not None:
+        console.print(f"previews (outlined: green covered, orange low confidence, red found by verification, "
+                      f"yellow possible faces) in {preview}")
     summary.raise_for_failures()
 
 

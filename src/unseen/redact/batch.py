@@ -19,10 +19,11 @@ from pathlib import Path
 
 from unseen.errors import InputFileError, Interrupted, UnseenError, VerificationFailedError
 from unseen.media.files import file_digest, write_atomic
-from unseen.media.image import OutputFormat, header_size, is_image_path, load
+from unseen.media.image import OutputFormat, header_size, is_image_path, load, save
 from unseen.media.video import VideoCodec, is_video_path, probe
 from unseen.progress import SILENT, Progress
 from unseen.redact.photo import RedactConfig, Redactor, rng_for
+from unseen.redact.preview import preview_image
 from unseen.redact.record import FileRecord, FileStatus, RedactionRecord, RunRecord, VerificationRecord
 from unseen.redact.verify import Recognizers
 from unseen.redact.verify_video import VideoVerification, VideoVerifyConfig, verify_video
@@ -222,7 +223,8 @@ def _free_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
 
 
 def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: RedactConfig | None = None,
-                 video: VideoRedactConfig | None = None, progress: Progress = SILENT) -> RunSummary:
+                 video: VideoRedactConfig | None = None, progress: Progress = SILENT,
+                 preview_dir: str | Path | None = None) -> RunSummary:
     """Redact every photo and video in ``inputs`` into ``out_dir``; see the module doc.
 
     ``video`` sets how videos are redacted (their covers follow ``config.cover``; they are
@@ -232,6 +234,10 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
     single files are recorded and the run goes on;
     `RunSummary.raise_for_failures` turns them into the run's error. Ctrl-C stops after
     the record is saved and raises `BatchInterrupted` holding the summary so far.
+
+    ``preview_dir``: also write, for each photo redacted in this run, a downscaled copy of
+    the output with the covered and flagged regions outlined (`unseen.redact.preview`),
+    as ``<name>.preview.jpg`` in the same folder layout.
     """
     config = config or RedactConfig()
     video = replace(video or VideoRedactConfig(), cover=config.cover)
@@ -264,7 +270,8 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
                 progress.start(sum(megapixels), unit="megapixels", description="redacting")
                 progress.advance(sum(megapixels[:index]))
             else:
-                entry = _redact_one(job, redactor, earlier.get(job.name))
+                entry = _redact_one(job, redactor, earlier.get(job.name),
+                                    Path(preview_dir) if preview_dir else None)
             result = FileResult(job=job, record=entry)
             results.append(result)
             record.files[job.name] = result.record
@@ -362,7 +369,7 @@ class _Videos:
             message="verification failed: not written (--strict)" if refused else "")
 
 
-def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None) -> FileRecord:
+def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:
     try:
         content = job.source.read_bytes()
     except OSError as error:
@@ -384,6 +391,8 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None) -> Fi
     refused = redactor.config.strict and verification is not None and not verification.passed
     if not refused:
         write_atomic(job.output, lambda temporary: temporary.write_bytes(redaction.data))
+    if preview_dir is not None:
+        save(preview_path(preview_dir, job), preview_image(redaction), file_format=OutputFormat.JPEG, quality=85)
     return FileRecord(
         source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
         output=None if refused else job.name, source_sha256=digest.hex(),
@@ -391,6 +400,11 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None) -> Fi
         format=redaction.file_format.value, faces=redaction.face_records(), review=tuple(redaction.review_reasons),
         verification=VerificationRecord.of(verification) if verification is not None else None,
         message="verification failed: not written (--strict)" if refused else "")
+
+
+def preview_path(preview_dir: Path, job: Job) -> Path:
+    """Where a job's preview goes: its output's place under OUTDIR, under ``preview_dir``."""
+    return preview_dir / Path(job.name).with_suffix(".preview.jpg")
 
 
 def _failed(job: Job, message: str, digest: bytes | None = None) -> FileRecord:
