@@ -280,3 +280,20 @@ def test_preview_outlines_what_was_covered_and_holds_only_the_redacted_pixels(tm
     assert np.abs(edge - np.array(COVERED)).max() < 60  # the covered region is outlined
     inside = preview[y1 + 8:y2 - 8, x1 + 8:x2 - 8].astype(int)
     assert inside.max() < 40  # and still covered: the preview shows nothing the output does not
+
+
+def test_strict_refuses_a_video_whose_sampled_frames_still_show_a_face(tmp_path, quick_config):
+    from dataclasses import replace
+
+    from tests.redact.test_video import face_clip
+    from unseen.faces.tracking import TrackerConfig
+    from unseen.redact.video import VideoRedactConfig
+
+    source, _ = face_clip(tmp_path / "in", frames=6)
+    blind = VideoRedactConfig(tracker=TrackerConfig(threshold=0.999, low_threshold=0.999))  # covers nothing
+    summary = redact_files([source], out_dir=tmp_path / "out", config=replace(quick_config, strict=True), video=blind)
+    result = summary.results[0]
+    assert result.status is FileStatus.REFUSED and result.verified is False
+    assert not result.job.output.exists() and not list((tmp_path / "out").rglob("*.partial"))
+    with pytest.raises(VerificationFailedError, match="clip|face"):
+        summary.raise_for_failures()

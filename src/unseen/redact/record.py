@@ -195,7 +195,7 @@ class FileRecord:
     @property
     def passed(self) -> bool | None:
         """The verification verdict (None: not verified)."""
-        check = self.video_verification if self.video is not None else self.verification
+        check = self.video_verification if self.video_verification is not None else self.verification
         return None if check is None else check.passed
 
     @property
