@@ -8,7 +8,6 @@ distances are negated on the way in and `ScoreScale` turns thresholds back.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 
 from unseen.choices import Choice
 from unseen.errors import ConfigError, InputFileError, unknown_choice
+from unseen.media.files import file_digest
 
 CROSS = " x "
 """Joins attribute names and values of an intersection: ``race x gender``, ``Asian x Female``."""
@@ -295,14 +295,6 @@ def _read_table(path: Path):
         raise InputFileError(f"{path}: cannot read as a table ({type(error).__name__}: {error})") from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _require(frame, columns: Sequence[str], what: str, path: Path) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -399,7 +391,7 @@ def read_comparisons(path: str | Path, *, columns: TableColumns) -> Comparisons:
         inconsistent = mated & (np.asarray(subjects_a) != np.asarray(subjects_b))
         if inconsistent.any():
             notes.append(f"{int(inconsistent.sum())} mated pair(s) have different subject ids on the two sides")
-    provenance = Provenance(source=path.name, sha256=_sha256(path), label_sources=columns.label_sources,
+    provenance = Provenance(source=path.name, sha256=file_digest(path).hex(), label_sources=columns.label_sources,
                             notes=tuple(notes))
     return Comparisons.build(scores=raw, mated=mated, labels_a=labels_a, labels_b=labels_b,
                              subjects_a=subjects_a, subjects_b=subjects_b, models=names,
