@@ -297,3 +297,15 @@ def test_strict_refuses_a_video_whose_sampled_frames_still_show_a_face(tmp_path,
     assert not result.job.output.exists() and not list((tmp_path / "out").rglob("*.partial"))
     with pytest.raises(VerificationFailedError, match="clip|face"):
         summary.raise_for_failures()
+
+
+def test_two_photo_workers_write_what_one_writes(tmp_path, astronaut_rgb, quick_config):
+    small = np.ascontiguousarray(astronaut_rgb[::2, ::2])
+    for name in ("a", "b", "c"):
+        Image.fromarray(np.roll(small, 8 * ord(name), axis=1)).save(_write(tmp_path / "in" / f"{name}.png", b""))
+    one = redact_files([tmp_path / "in"], out_dir=tmp_path / "one", config=quick_config, workers=1)
+    two = redact_files([tmp_path / "in"], out_dir=tmp_path / "two", config=quick_config, workers=2)
+    assert [r.status for r in two.results] == [FileStatus.WRITTEN] * 3
+    for first, second in zip(one.results, two.results):
+        assert first.record.faces == second.record.faces
+        assert first.job.output.read_bytes() == second.job.output.read_bytes()

@@ -18,7 +18,7 @@ from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
 from unseen.media.video import EncodeConfig, VideoCodec, is_video_path, probe
-from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, redact_files
+from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, default_workers, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
 from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor, places
 from unseen.redact.record import FileStatus, VerificationRecord
@@ -74,6 +74,9 @@ def redact(
     quality: int = typer.Option(_DEFAULTS.quality, help="JPEG / WebP / HEIF quality (1-100)."),
     seed: int = typer.Option(0, help="Seed of the noise in mosaic and blur."),
     example: bool = typer.Option(False, "--example", help="Also redact the built-in example photo."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="Photos redacted at once, each in its own process (default: one per core, "
+                                       "as memory allows, about 1.2 GB each)."),
     preview: Optional[Path] = typer.Option(
         None, "--preview", help="Also write, into this folder, a small copy of each redacted photo with the covered "
                                 "(green) and flagged (red, yellow) regions outlined, to see what to check."),
@@ -100,7 +103,7 @@ def redact(
     try:
         with progress_bar(console) as bar:
             summary = redact_files(paths, out_dir=out, config=config, video=video, progress=bar,
-                                   preview_dir=preview)
+                                   preview_dir=preview, workers=workers or default_workers())
     except BatchInterrupted as stopped:
         _print_summary(console, stopped.summary, out)
         raise

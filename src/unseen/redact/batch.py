@@ -12,8 +12,11 @@ seconds and at the end).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -224,7 +227,7 @@ def _free_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
 
 def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: RedactConfig | None = None,
                  video: VideoRedactConfig | None = None, progress: Progress = SILENT,
-                 preview_dir: str | Path | None = None) -> RunSummary:
+                 preview_dir: str | Path | None = None, workers: int = 1) -> RunSummary:
     """Redact every photo and video in ``inputs`` into ``out_dir``; see the module doc.
 
     ``video`` sets how videos are redacted (their covers follow ``config.cover``; they are
@@ -238,57 +241,152 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
     ``preview_dir``: also write, for each photo redacted in this run, a downscaled copy of
     the output with the covered and flagged regions outlined (`unseen.redact.preview`),
     as ``<name>.preview.jpg`` in the same folder layout.
+
+    ``workers``: photos redacted at once, each by its own process with its own models
+    (`default_workers` suits the machine); videos are redacted one at a time, using every core.
     """
     config = config or RedactConfig()
     video = replace(video or VideoRedactConfig(), cover=config.cover)
     out_dir = Path(out_dir)
     planned = plan(inputs, out_dir, output_format=config.output_format, video_suffix=video.encode.codec.suffix)
-    record_path = out_dir / RECORD_NAME
-    previous = RedactionRecord.read(record_path)
-    started = _timestamp(time.time())
-    record = RedactionRecord(config={**config.to_record(), "video": video.to_record()},
-                             config_fingerprint=config.fingerprint,
-                             runs=[*(previous.runs if previous else ()), RunRecord(started=started)],
-                             files=dict(previous.files) if previous else {})
-    earlier = dict(record.files)
-    redactor = Redactor(config)
+    run = _Run(out_dir / RECORD_NAME, config, video, planned, progress)
     videos = _Videos(video, verify=config.verify, strict=config.strict,
                      check=VideoVerifyConfig(frame=config.verification))
-    megapixels = [_megapixels(job) for job in planned.jobs]
-    progress.start(sum(megapixels), unit="megapixels", description="redacting")
-    results: list[FileResult] = []
-    began = clock = time.monotonic()
-
-    def summary(interrupted: bool = False) -> RunSummary:
-        return RunSummary(results=tuple(results), record=record_path, seconds=time.monotonic() - began,
-                          skipped=planned.skipped, not_started=planned.jobs[len(results):] if interrupted else ())
-
+    photos = [job for job in planned.jobs if not job.is_video]
+    count = max(1, min(workers, len(photos) or 1))
     try:
-        for index, (job, size) in enumerate(zip(planned.jobs, megapixels)):
-            if job.is_video:
-                entry = videos.redact(job, earlier.get(job.name), progress)
-                progress.start(sum(megapixels), unit="megapixels", description="redacting")
-                progress.advance(sum(megapixels[:index]))
-            else:
-                entry = _redact_one(job, redactor, earlier.get(job.name),
-                                    Path(preview_dir) if preview_dir else None)
-            result = FileResult(job=job, record=entry)
-            results.append(result)
-            record.files[job.name] = result.record
-            if time.monotonic() - clock >= RECORD_EVERY_S:
-                record.write(record_path)
-                clock = time.monotonic()
-            if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
-                progress.message(f"{result.status.value}: {job.source}: {result.message}")
-            progress.advance(size)
+        with PhotoWorkers(config, workers=count, preview_dir=Path(preview_dir) if preview_dir else None) as pool:
+            pending = {job.name: pool.submit(job, run.earlier.get(job.name)) for job in photos}
+            for job in planned.jobs:
+                if job.is_video:
+                    entry = videos.redact(job, run.earlier.get(job.name), progress)
+                    run.restart_progress()
+                else:
+                    entry = pending.pop(job.name).result()
+                run.collect(job, entry)
     except KeyboardInterrupt:
-        record.runs[-1] = summary(interrupted=True).run_record(started)
-        record.write(record_path)
-        raise BatchInterrupted(summary(interrupted=True)) from None
-    finished = summary()
-    record.runs[-1] = finished.run_record(started)
-    record.write(record_path)
-    return finished
+        raise BatchInterrupted(run.finish(interrupted=True)) from None
+    return run.finish()
+
+
+class _Run:
+    """One run's bookkeeping: the record (saved every few seconds), the results so far and
+    the progress counted in megapixels."""
+
+    def __init__(self, record_path: Path, config: RedactConfig, video: VideoRedactConfig, planned: Plan,
+                 progress: Progress) -> None:
+        previous = RedactionRecord.read(record_path)
+        self.started = _timestamp(time.time())
+        self.record_path, self.planned, self.progress = record_path, planned, progress
+        self.record = RedactionRecord(config={**config.to_record(), "video": video.to_record()},
+                                      config_fingerprint=config.fingerprint,
+                                      runs=[*(previous.runs if previous else ()), RunRecord(started=self.started)],
+                                      files=dict(previous.files) if previous else {})
+        self.earlier = dict(self.record.files)
+        self.megapixels = {job.name: _megapixels(job) for job in planned.jobs}
+        self.results: list[FileResult] = []
+        self.began = self.saved = time.monotonic()
+        self.restart_progress()
+
+    def restart_progress(self) -> None:
+        """The batch's count again (after a video showed its own frames)."""
+        self.progress.start(sum(self.megapixels.values()), unit="megapixels", description="redacting")
+        if self.results:
+            self.progress.advance(sum(self.megapixels[result.job.name] for result in self.results))
+
+    def collect(self, job: Job, entry: FileRecord) -> None:
+        result = FileResult(job=job, record=entry)
+        self.results.append(result)
+        self.record.files[job.name] = entry
+        if time.monotonic() - self.saved >= RECORD_EVERY_S:
+            self.record.write(self.record_path)
+            self.saved = time.monotonic()
+        if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
+            self.progress.message(f"{result.status.value}: {job.source}: {result.message}")
+        self.progress.advance(self.megapixels[job.name])
+
+    def finish(self, *, interrupted: bool = False) -> RunSummary:
+        done = {result.job.name for result in self.results}
+        summary = RunSummary(results=tuple(self.results), record=self.record_path,
+                             seconds=time.monotonic() - self.began, skipped=self.planned.skipped,
+                             not_started=tuple(job for job in self.planned.jobs if job.name not in done)
+                             if interrupted else ())
+        self.record.runs[-1] = summary.run_record(self.started)
+        self.record.write(self.record_path)
+        return summary
+
+
+WORKER_MEMORY = 1_200_000_000
+"""Memory one photo worker may need at its peak (a 12-megapixel photo: under 0.9 GB)."""
+
+
+def default_workers() -> int:
+    """Photo workers that suit this machine: one per core, no more than the free memory
+    holds (a run never starts more than it has photos)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        free = WORKER_MEMORY
+    return max(1, min(os.cpu_count() or 1, free // WORKER_MEMORY))
+
+
+class PhotoWorkers:
+    """Redacts photos in ``workers`` processes, each with its own models loaded once and
+    its share of the cores; with one worker, in this process, one photo at a time when
+    its result is asked for. Use as a context manager; `submit` returns a future."""
+
+    def __init__(self, config: RedactConfig, *, workers: int, preview_dir: Path | None) -> None:
+        self.config, self.workers, self.preview_dir = config, workers, preview_dir
+        self._executor: ProcessPoolExecutor | None = None
+        self._redactor: Redactor | None = None
+
+    def __enter__(self) -> PhotoWorkers:
+        if self.workers > 1:
+            threads = max(1, (os.cpu_count() or 1) // self.workers)
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                                 initializer=_start_worker, initargs=(self.config, threads))
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=kind is None, cancel_futures=True)
+
+    def submit(self, job: Job, previous: FileRecord | None):
+        if self._executor is not None:
+            return self._executor.submit(_redact_in_worker, job, previous, self.preview_dir)
+        return _Deferred(lambda: _redact_one(job, self._local(), previous, self.preview_dir))
+
+    def _local(self) -> Redactor:
+        if self._redactor is None:
+            self._redactor = Redactor(self.config)
+        return self._redactor
+
+
+class _Deferred:
+    """A future that does its work when its result is first asked for."""
+
+    def __init__(self, work) -> None:
+        self._work = work
+
+    def result(self) -> FileRecord:
+        return self._work()
+
+
+_worker_redactor: Redactor | None = None
+"""The models of a worker process (set once by `_start_worker`; each worker has its own)."""
+
+
+def _start_worker(config: RedactConfig, threads: int) -> None:
+    global _worker_redactor
+    import cv2
+
+    cv2.setNumThreads(threads)
+    _worker_redactor = Redactor(config, threads=threads)
+
+
+def _redact_in_worker(job: Job, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:
+    assert _worker_redactor is not None, "photo workers start with _start_worker"
+    return _redact_one(job, _worker_redactor, previous, preview_dir)
 
 
 def _megapixels(job: Job) -> float:

@@ -63,11 +63,12 @@ def centerface_weights():
 
 
 class _OnnxRuntimeNet:
-    def __init__(self, model_bytes: bytes) -> None:
+    def __init__(self, model_bytes: bytes, threads: int) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = threads
         providers = [p for p in onnxruntime.get_available_providers()
                      if p in ("CUDAExecutionProvider", "CPUExecutionProvider")]
         self.session = onnxruntime.InferenceSession(model_bytes, options, providers=providers)
@@ -104,11 +105,11 @@ def _dynamic_shape_model(path: str) -> bytes:
     return update_inputs_outputs_dims(model, inputs, outputs).SerializeToString()
 
 
-def _load_net(backend: str):
+def _load_net(backend: str, threads: int):
     path = str(centerface_weights())
     if backend == "onnxruntime":
         try:
-            return _OnnxRuntimeNet(_dynamic_shape_model(path))
+            return _OnnxRuntimeNet(_dynamic_shape_model(path), threads)
         except ImportError:
             pass  # onnx or onnxruntime missing: OpenCV's dnn runs the same file, slower
     return _OpenCVNet(path)
@@ -120,13 +121,15 @@ class CenterFace:
     name = "centerface"
     default_threshold = 0.5
 
-    def __init__(self, config: CenterFaceConfig | None = None) -> None:
+    def __init__(self, config: CenterFaceConfig | None = None, *, threads: int = 0) -> None:
+        """``threads``: CPU threads the network may use (0: one per core)."""
         self.config = config or CenterFaceConfig()
+        self.threads = threads
         self._net = None
 
     def _network(self):
         if self._net is None:
-            self._net = _load_net(self.config.backend)
+            self._net = _load_net(self.config.backend, self.threads)
         return self._net
 
     def detect(self, image: np.ndarray, *, threshold: float | None = None) -> Detections:

@@ -41,8 +41,11 @@ class EnsembleConfig:
     seen_px: (smallest, largest) face height, in the pixels a pass sees, that the pass
         counts for when scores are averaged; CenterFace is reliable between these.
     mtcnn_min_px: MTCNN counts only for faces at least this tall (its smallest is 12 px).
-    refine: run the second looks (mirrored and upscaled passes) only around what the first
-        looks (native and smaller scales, not mirrored) found, not over the whole image.
+    refine_above: on images of more than this many pixels, the second looks (mirrored and
+        upscaled passes) run only around what the first looks (native and smaller scales,
+        not mirrored) found, not over the whole image; 0 refines every image. On WIDER's
+        1-megapixel crowds refining every image costs 0.2 points of faces hidden (0.7 at
+        10-16 px) for 59% fewer pixels searched, so smaller photos keep every pass.
     sure: a face the first looks score at least this needs no second look (it is covered
         whatever the second looks say); look_above: one they score below this gets none.
     refine_margin: each window holds its candidate and this many face heights around it
@@ -62,7 +65,7 @@ class EnsembleConfig:
     seen_px: tuple[float, float] = (16.0, 256.0)
     mtcnn_min_px: float = 24.0
     mtcnn_threshold: float = 0.5
-    refine: bool = True
+    refine_above: int = 4_000_000
     sure: float = 0.7
     look_above: float = 0.05
     refine_margin: float = 1.0
@@ -100,9 +103,10 @@ class Ensemble:
     name = "ensemble"
     default_threshold = 0.22
 
-    def __init__(self, config: EnsembleConfig | None = None) -> None:
+    def __init__(self, config: EnsembleConfig | None = None, *, threads: int = 0) -> None:
+        """``threads``: CPU threads each network may use (0: one per core)."""
         self.config = config or EnsembleConfig()
-        self._centerface = CenterFace(self.config.centerface)
+        self._centerface = CenterFace(self.config.centerface, threads=threads)
         self._mtcnn = None
 
     def passes_for(self, height: int, width: int) -> list[_Pass]:
@@ -129,9 +133,9 @@ class Ensemble:
         image = check_rgb_image(image)
         threshold = check_threshold(self.default_threshold if threshold is None else threshold)
         raw_threshold = min(self.config.pass_threshold, threshold)
-        size = image.shape[:2]
+        size = height, width = image.shape[:2]
         passes = self.passes_for(*size)
-        if not self.config.refine:
+        if height * width <= self.config.refine_above:
             found = [self.run_pass_in(image, one, within, threshold=raw_threshold) for one in passes]
             return self.fuse(found, image_size=size, looked=[within] * len(passes)).above(threshold)
         first = [one for one in passes if is_first_look(one)]
