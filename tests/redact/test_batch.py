@@ -309,3 +309,19 @@ def test_two_photo_workers_write_what_one_writes(tmp_path, astronaut_rgb, quick_
     for first, second in zip(one.results, two.results):
         assert first.record.faces == second.record.faces
         assert first.job.output.read_bytes() == second.job.output.read_bytes()
+
+
+def test_a_decompression_bomb_is_refused_by_name_and_the_batch_goes_on(tmp_path, astronaut_rgb, quick_config):
+    import struct
+
+    bomb = (b"GIF89a" + struct.pack("<HH", 65535, 65535) + b"\x00\x00\x00" + b","
+            + struct.pack("<HHHH", 0, 0, 65535, 65535) + b"\x00\x02\x02\x44\x01\x00;")  # 29 bytes, 4.3 gigapixels
+    _write(tmp_path / "in" / "a-bomb.gif", bomb)
+    Image.fromarray(np.ascontiguousarray(astronaut_rgb[::4, ::4])).save(_write(tmp_path / "in" / "b-face.png", b""))
+    summary = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
+    bombed, face = summary.results
+    assert bombed.status is FileStatus.FAILED and "decompression bomb" in bombed.message
+    assert face.status is FileStatus.WRITTEN
+    with pytest.raises(InputFileError) as raised:
+        summary.raise_for_failures()
+    assert raised.value.exit_code is ExitCode.BAD_INPUT
