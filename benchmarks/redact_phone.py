@@ -102,22 +102,44 @@ def _stored_to_upright(xyxy: np.ndarray) -> np.ndarray:
     return np.stack([WIDTH - xyxy[:, 3], xyxy[:, 0], WIDTH - xyxy[:, 1], xyxy[:, 2]], axis=1)
 
 
-def run_unseen(folder: Path, out: Path) -> dict:
-    from unseen.redact.batch import redact_files
-    from unseen.redact.photo import RedactConfig, Redactor
+class _Clock:
+    """A progress that notes when each photo is done (the batch advances once per photo)."""
 
-    config = RedactConfig()
-    Redactor(config).find_faces(np.zeros((64, 64, 3), np.uint8))  # model loading stays out of the timings
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def start(self, total, *, unit="", description=""):
+        self.times = [time.perf_counter()]
+
+    def advance(self, amount=1.0):
+        self.times.append(time.perf_counter())
+
+    def message(self, text):
+        pass
+
+
+def run_unseen(folder: Path, out: Path, workers: int = 1) -> dict:
+    """One run over the folder, as `unseen redact FOLDER` does (models loaded once); the
+    seconds of each photo are the gaps between the batch's progress steps."""
+    from unseen.redact.batch import redact_files
+    from unseen.redact.photo import RedactConfig
+
+    clock = _Clock()
+    started = time.perf_counter()
+    try:
+        summary = redact_files([folder], out_dir=out, config=RedactConfig(), progress=clock, workers=workers)
+    except TypeError:  # an older unseen, with callbacks instead of a progress
+        summary = redact_files([folder], out_dir=out, config=RedactConfig(), on_start=lambda total: clock.start(total),
+                               on_file=lambda result: clock.advance())
+    wall = time.perf_counter() - started
     seconds, boxes = {}, {}
-    for photo in sorted(folder.glob("phone-*.jpg")):
-        start = time.perf_counter()
-        summary = redact_files([photo], out_dir=out / photo.stem, config=config)
-        seconds[photo.name] = time.perf_counter() - start
-        result = summary.results[0]
+    for result, begin, end in zip(summary.results, clock.times, clock.times[1:]):
+        name = result.job.source.name
+        seconds[name] = end - begin
         faces = result.record.faces if hasattr(result, "record") else None
-        boxes[photo.name] = ([list(face.covered_box) for face in faces] if faces is not None
-                             else [face["covered_box"] for face in result.entry["faces"]])  # an older unseen
-    return {"seconds": seconds, "boxes": boxes, "shape": config.cover.shape.value}
+        boxes[name] = ([list(face.covered_box) for face in faces] if faces is not None
+                       else [face["covered_box"] for face in result.entry["faces"]])  # an older unseen
+    return {"seconds": seconds, "boxes": boxes, "shape": RedactConfig().cover.shape.value, "wall": wall}
 
 
 def run_deface(folder: Path, out: Path) -> dict:
@@ -145,7 +167,10 @@ def run_deface(folder: Path, out: Path) -> dict:
 
 
 def worker(tool: str, folder: Path, out: Path) -> None:
-    result = (run_deface if tool == "deface" else run_unseen)(folder, out / tool)
+    if tool.startswith("unseen-workers-"):
+        result = run_unseen(folder, out / tool, workers=int(tool.rsplit("-", 1)[1]))
+    else:
+        result = (run_deface if tool == "deface" else run_unseen)(folder, out / tool)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     write_json_atomic(out / f"{tool}.json", result)
 
@@ -194,21 +219,37 @@ def main(
     tools: str = typer.Option(",".join(TOOLS), help="Comma-separated tools to run."),
     compare: Optional[Path] = typer.Option(None, help="Also run the unseen of this source tree (another version), "
                                                       "as the tool 'unseen-other'."),
+    workers_check: int = typer.Option(0, help="Also redact a folder of this many phone photos with one worker "
+                                              "and with two, and print the wall times."),
     worker_tool: Optional[str] = typer.Option(None, "--worker", hidden=True),
+    photos_dir: Optional[Path] = typer.Option(None, hidden=True),
 ) -> None:
-    folder = out / "photos"
     if worker_tool:
-        worker(worker_tool, folder, out)
+        worker(worker_tool, photos_dir or out / "photos", out)
         return
+    root = data_root(str(data) if data else None)
+    folder = out / "photos"
     folder.mkdir(parents=True, exist_ok=True)
-    faces = make_photos(data_root(str(data) if data else None), folder, photos)
-    results = {}
+    faces = make_photos(root, folder, photos)
     runs = [(tool, None) for tool in tools.split(",")] + ([("unseen-other", compare)] if compare else [])
-    for tool, tree in runs:
-        environment = {**os.environ, "PYTHONPATH": str(tree / "src")} if tree else None
-        subprocess.run([sys.executable, __file__, "--out", str(out), "--worker", tool], check=True, env=environment)
-        results[tool] = json.loads((out / f"{tool}.json").read_text())
-    report(Console(), faces, results)
+    results = {tool: _run_worker(tool, folder, out, tree) for tool, tree in runs}
+    console = Console()
+    report(console, faces, results)
+    if workers_check:
+        many = out / f"folder-{workers_check}"
+        many.mkdir(parents=True, exist_ok=True)
+        make_photos(root, many, workers_check)
+        walls = {n: _run_worker(f"unseen-workers-{n}", many, out, None)["wall"] for n in (1, 2)}
+        console.print(f"a folder of {workers_check} phone photos, unseen's default: one worker {walls[1]:.0f} s, "
+                      f"two workers {walls[2]:.0f} s (x{walls[1] / walls[2]:.2f})")
+
+
+def _run_worker(tool: str, folder: Path, out: Path, tree: Path | None) -> dict:
+    """Run one tool in a process of its own (its peak memory is its own), return its results."""
+    environment = {**os.environ, "PYTHONPATH": str(tree / "src")} if tree else None
+    subprocess.run([sys.executable, __file__, "--out", str(out), "--worker", tool, "--photos-dir", str(folder)],
+                   check=True, env=environment)
+    return json.loads((out / f"{tool}.json").read_text())
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ class VerifyConfig:
         a face it alone finds away from the covers fails the file from this score (lower: review).
     independent_max_pixels: it runs on a copy of the output at most this large.
     context: re-detection around covered faces looks this many face sizes beyond each one.
+    second_looks_up_to: on photos up to this many pixels that re-detection uses every pass of
+        the covering detector; on larger ones its first looks (native and smaller scales).
     """
 
     threshold: float = 0.15
@@ -69,7 +71,8 @@ class VerifyConfig:
     independent_threshold: float = 0.9
     independent_exposed_above: float = 0.97
     independent_max_pixels: int = 1_000_000
-    context: float = 1.0
+    context: float = 0.5
+    second_looks_up_to: int = 4_000_000
 
     def __post_init__(self) -> None:
         for name in ("threshold", "exposed_above", "overlap_iou", "independent_threshold", "independent_exposed_above"):
@@ -328,8 +331,9 @@ def _redetected_around(faces: Detections, original: np.ndarray, redacted: np.nda
     windows = context_windows(faces, width=width, height=height, context=config.context)
     if not windows:
         return _Found.nothing()
-    if hasattr(detector, "passes_for"):  # the ensemble: the whole image's passes, inside the windows
-        found = detector.detect(redacted, threshold=config.threshold, within=windows)
+    if hasattr(detector, "passes_for"):  # the ensemble: the whole image's first looks, inside the windows
+        found = detector.detect(redacted, threshold=config.threshold, within=windows,
+                                second_looks=width * height <= config.second_looks_up_to)
     else:
         found = Detections.merge([
             detector.detect(np.ascontiguousarray(redacted[y1:y2, x1:x2]), threshold=config.threshold).shifted(x1, y1)

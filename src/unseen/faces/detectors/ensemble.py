@@ -67,8 +67,8 @@ class EnsembleConfig:
     mtcnn_threshold: float = 0.5
     refine_above: int = 4_000_000
     sure: float = 0.7
-    look_above: float = 0.05
-    refine_margin: float = 1.0
+    look_above: float = 0.15
+    refine_margin: float = 0.5
     whole_above: float = 0.6
     centerface: CenterFaceConfig = field(default_factory=CenterFaceConfig)
 
@@ -127,17 +127,18 @@ class Ensemble:
         return passes
 
     def detect(self, image: np.ndarray, *, threshold: float | None = None,
-               within: list[Window] | None = None) -> Detections:
+               within: list[Window] | None = None, second_looks: bool = True) -> Detections:
         """Fused faces scoring at least ``threshold``; with ``within``, only those inside
-        these windows are looked for (the passes are those of the whole image)."""
+        these windows are looked for (the passes are those of the whole image); without
+        ``second_looks``, only the first looks run."""
         image = check_rgb_image(image)
         threshold = check_threshold(self.default_threshold if threshold is None else threshold)
         raw_threshold = min(self.config.pass_threshold, threshold)
         size = height, width = image.shape[:2]
-        passes = self.passes_for(*size)
-        if height * width <= self.config.refine_above:
+        passes = [one for one in self.passes_for(*size) if second_looks or is_first_look(one)]
+        if height * width <= self.config.refine_above or not second_looks:
             found = [self.run_pass_in(image, one, within, threshold=raw_threshold) for one in passes]
-            return self.fuse(found, image_size=size, looked=[within] * len(passes)).above(threshold)
+            return self.fuse(found, image_size=size, passes=passes, looked=[within] * len(passes)).above(threshold)
         first = [one for one in passes if is_first_look(one)]
         found = {one: self.run_pass_in(image, one, within, threshold=raw_threshold) for one in first}
         candidates = self.fuse(list(found.values()), image_size=size, passes=first, looked=[within] * len(first))
