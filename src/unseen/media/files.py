@@ -1,13 +1,16 @@
-"""Atomic writes: a file appears whole under its final name, or not at all."""
+"""Files: atomic writes (a file appears whole under its final name, or not at all) and digests."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from unseen.errors import InputFileError
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -34,3 +37,15 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex), read a megabyte at a time."""
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    return digest.hexdigest()
