@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from unseen.audit.comparisons import Comparisons, ScoreScale
+from unseen.audit.recognition.comparisons import Comparisons, ScoreScale
 from unseen.audit.verification import OperatingPoint, VerificationConfig, audit_verification
 
 

@@ -1,0 +1,15 @@
+"""Face recognition data: what a verification (and a coming identification) audit reads.
+
+- `comparisons`: the `Comparisons` table (scores, mated, subjects, group labels);
+- `readers`: `read_comparisons` from CSV / Parquet tables;
+- `manifest`: images with subjects and labels (`read_manifest`, `manifest_from_pairs`);
+- `enrolment`: one face per image -> one template per model, failures to enrol;
+- `templates`: the templates file that lets a rerun embed nothing again;
+- `pairs`: which image pairs are compared, and `comparisons_from_images`.
+"""
+
+from unseen.audit.recognition.comparisons import Comparisons
+from unseen.audit.recognition.manifest import read_manifest
+from unseen.audit.recognition.readers import TableColumns, read_comparisons
+
+__all__ = ["Comparisons", "TableColumns", "read_comparisons", "read_manifest"]

@@ -1,0 +1,15 @@
+"""Verification (1:1): one global threshold, per-group and cross-group FMR / FNMR, DET, d'.
+
+- `config`: threshold policies, rate conventions, bootstrap units, `VerificationConfig`;
+- `metrics`: threshold for a target FMR, error rates, DET curve, d', ROC AUC;
+- `pairs`, `weights`, `engine`: the pairs of one analysis, what a bootstrap replicate
+  weighs, and the counts at every threshold for a block of replicates;
+- `estimates`: rates, intervals, tests, cross matrix, summary measures and flags;
+- `results`: what the audit returns; `audit`: `audit_verification`;
+- `images`: the images mode (enrol, compare, audit); `published`: from published rates.
+"""
+
+from unseen.audit.verification.audit import audit_verification
+from unseen.audit.verification.config import OperatingPoint, ThresholdPolicy, VerificationConfig
+
+__all__ = ["OperatingPoint", "ThresholdPolicy", "VerificationConfig", "audit_verification"]
