@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from unseen.audit.recognition.readers import TableColumns, read_comparisons
-from unseen.audit.verification import OperatingPoint, VerificationConfig, audit_verification
+from unseen.audit.verification.audit import audit_verification
+from unseen.audit.verification.config import OperatingPoint, VerificationConfig
 
 
 def main(root: Path, replicates: int) -> None:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from unseen.audit.recognition.readers import TableColumns, read_comparisons
-from unseen.audit.verification import OperatingPoint, VerificationConfig, audit_verification
+from unseen.audit.verification.audit import audit_verification
+from unseen.audit.verification.config import OperatingPoint, VerificationConfig
 
 MODELS = ("balanced34", "global34", "balanced50", "global50")
 RACES = ("African", "Asian", "Caucasian", "Indian")

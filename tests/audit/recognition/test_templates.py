@@ -38,3 +38,18 @@ def test_templates_file_is_reused_extended_and_guarded(manifest_path, tmp_path):
     broken.write_bytes(b"not a zip")
     with pytest.raises(InputFileError, match="templates file"):
         TemplateStore.open(broken)
+
+
+def test_settings_are_a_typed_block_that_reads_back_as_written():
+    from unseen.audit.recognition.templates import TemplateSettings
+
+    detected = EnrolConfig(detection_side=640).settings("dlib")
+    whole = EnrolConfig(faces="whole-image").settings("dlib")
+    assert TemplateSettings.from_record(detected.to_record()) == detected
+    assert list(detected.to_record()) == ["model", "faces", "detector", "detection_side", "detection_threshold",
+                                          "unseen_version"]
+    assert list(whole.to_record()) == ["model", "faces", "unseen_version"]   # no detector fields without a detector
+    assert detected.differences(whole) == [("detection_side", 640, None), ("detector", "centerface", None),
+                                           ("faces", "detect", "whole-image")]
+    with pytest.raises(ValueError, match="model"):
+        TemplateSettings.from_record({"faces": "detect"})

@@ -11,7 +11,3 @@
 - `coverage`: the share of each face a redactor's covered area hides;
 - `audit`: `audit_detection` (and `audit_pack` for a pack folder and a detector or boxes).
 """
-
-from unseen.audit.detection.audit import DetectionAuditConfig, audit_detection, audit_pack
-
-__all__ = ["DetectionAuditConfig", "audit_detection", "audit_pack"]

@@ -103,9 +103,6 @@ class PackBoxes:
         return PackBoxes(image_index=np.cumsum(keep)[self.image_index[rows]] - 1, xywh=self.xywh[rows],
                          score=self.score[rows], found=self.found[keep])
 
-    def per_image_counts(self) -> np.ndarray:
-        return np.bincount(self.image_index, minlength=self.n_images)
-
 
 # -- WIDER txt --------------------------------------------------------------------------
 def read_wider_txt(path: str | Path) -> tuple[str, np.ndarray, np.ndarray]:

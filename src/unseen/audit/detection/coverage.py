@@ -87,7 +87,12 @@ class ImageCoverage:
     covered_away_share: float
 
     def hidden(self, at: float = HIDDEN_FRACTION) -> np.ndarray:
-        return np.nan_to_num(self.face_fraction, nan=0.0) >= at
+        return hidden_faces(self.face_fraction, at)
+
+
+def hidden_faces(face_fraction: np.ndarray, at: float = HIDDEN_FRACTION) -> np.ndarray:
+    """A face is hidden when at least ``at`` of its box is covered (one outside the image is not)."""
+    return np.nan_to_num(face_fraction, nan=0.0) >= at
 
 
 def image_coverage(*, face_xyxy: np.ndarray, cover_xyxy: np.ndarray, width: int, height: int,
@@ -152,5 +157,5 @@ def pack_coverage(faces: LabelledFaces, covers: PackBoxes, *, shape: CoverShape 
         fraction[rows] = result.face_fraction
         covered[i], away[i] = result.covered_share, result.covered_away_share
         progress.advance()
-    return PackCoverage(face_fraction=fraction, hidden=np.nan_to_num(fraction, nan=0.0) >= hidden_at,
+    return PackCoverage(face_fraction=fraction, hidden=hidden_faces(fraction, hidden_at),
                         covered_share=covered, covered_away_share=away, shape=shape, hidden_at=hidden_at)

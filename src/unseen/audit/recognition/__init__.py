@@ -7,9 +7,3 @@
 - `templates`: the templates file that lets a rerun embed nothing again;
 - `pairs`: which image pairs are compared, and `comparisons_from_images`.
 """
-
-from unseen.audit.recognition.comparisons import Comparisons
-from unseen.audit.recognition.manifest import read_manifest
-from unseen.audit.recognition.readers import TableColumns, read_comparisons
-
-__all__ = ["Comparisons", "TableColumns", "read_comparisons", "read_manifest"]

@@ -68,9 +68,6 @@ class Provenance:
             return "; ".join(f"{p}: {self.label_source(p)}" for p in parts)
         return "not stated"
 
-    def with_notes(self, *notes: str) -> Provenance:
-        return Provenance(self.source, self.sha256, self.label_sources, self.notes + tuple(notes))
-
 
 def label_codes(values: Sequence[Any]) -> tuple[tuple[str, ...], np.ndarray]:
     """Sorted distinct labels (as text) and each value's code; missing or empty -> -1."""
@@ -235,13 +232,3 @@ class Comparisons:
         names = tuple(CROSS.join(self.group_names[self.attributes.index(p)][c] for p, c in zip(parts, combo))
                       for combo in combos)
         return Grouping(attribute, names, np.where(missing_a, -1, code_a), np.where(missing_b, -1, code_b))
-
-    def subset(self, mask: np.ndarray) -> Comparisons:
-        """Only the rows where ``mask`` is True (subjects and group names kept)."""
-        mask = np.asarray(mask)
-        return Comparisons(scores=self.scores[mask], models=self.models, mated=self.mated[mask],
-                           subject_a=self.subject_a[mask], subject_b=self.subject_b[mask],
-                           subject_names=self.subject_names, attributes=self.attributes,
-                           labels_a=self.labels_a[mask], labels_b=self.labels_b[mask],
-                           group_names=self.group_names, scales=self.scales, ordered=self.ordered,
-                           provenance=self.provenance)

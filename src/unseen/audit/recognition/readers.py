@@ -109,8 +109,9 @@ def read_comparisons(path: str | Path, *, columns: TableColumns) -> Comparisons:
     if not columns.scores:
         raise ConfigError("--score: name at least one score column")
     names, scales = [], []
+    suffixes = tuple(f":{scale.value}" for scale in ScoreScale)
     for spec in columns.scores:  # "column" or "column:distance" / "column:similarity"
-        name, _, scale = spec.rpartition(":") if spec.endswith((":distance", ":similarity")) else (spec, "", "")
+        name, _, scale = spec.rpartition(":") if spec.endswith(suffixes) else (spec, "", "")
         names.append(name)
         scales.append(ScoreScale.parse(scale, "--score-scale") if scale else columns.scale)
     _require(frame, names, "--score", path)

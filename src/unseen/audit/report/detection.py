@@ -12,7 +12,7 @@ import numpy as np
 
 import unseen
 from unseen.audit.detection.audit import DetectionAudit
-from unseen.audit.detection.groups import HEIGHT_BUCKETS, NOT_SURE, SKIN, SKIN_POOLED
+from unseen.audit.detection.groups import HEIGHT_BUCKETS, NOT_SURE, SKIN, SKIN_POOLED, SKIN_POOLS
 from unseen.audit.detection.miss_model import Adjustment, MissModel
 from unseen.audit.detection.rates import RateFamily
 from unseen.audit.report.json_io import write_report_json
@@ -45,12 +45,13 @@ def rate_record(rate: Rate) -> dict[str, Any]:
             "flags": list(rate.flags), "p_holm": rate.p_holm, "differs": rate.differs}
 
 
-def _family_record(family: RateFamily) -> dict[str, Any]:
+def _family_records(family: RateFamily, measure: str) -> dict[str, Any]:
+    """``measure``: by group; ``measure_by_height``; ``measure_within_size`` (group -> height)."""
     return {
-        "groups": {r.group.name: rate_record(r) for r in (family.overall, *family.by_group, *family.by_intersection)},
-        "by_height": {r.group.within: rate_record(r) for r in family.by_height},
-        "within_size": {group: {r.group.within: rate_record(r) for r in rows}
-                        for group, rows in family.within_size_by_group().items()},
+        measure: {r.group.name: rate_record(r) for r in (family.overall, *family.by_group, *family.by_intersection)},
+        f"{measure}_by_height": {r.group.within: rate_record(r) for r in family.by_height},
+        f"{measure}_within_size": {group: {r.group.within: rate_record(r) for r in rows}
+                                   for group, rows in family.within_size_by_group().items()},
     }
 
 
@@ -67,7 +68,6 @@ def report_data(audit: DetectionAudit, *, title: str = "") -> dict[str, Any]:
     """The JSON document: ``ap`` {easy, medium, hard} (fractions), ``recall`` {group: {value,
     ci, n, ...}}, ``regression`` {labels: {model: odds ratios with intervals}}, and the rest."""
     config = audit.config
-    recall = _family_record(audit.recall)
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "title": title,
@@ -80,20 +80,16 @@ def report_data(audit: DetectionAudit, *, title: str = "") -> dict[str, Any]:
                    "min_group_faces": config.min_group_faces, "conventions": list(CONVENTIONS)},
         "ap": None if audit.ap is None else {s.name: s.ap for s in audit.ap.settings},
         "ap_faces": None if audit.ap is None else {s.name: s.faces for s in audit.ap.settings},
-        "recall": recall["groups"],
-        "recall_by_height": recall["by_height"],
-        "recall_within_size": recall["within_size"],
+        **_family_records(audit.recall, "recall"),
         "false_positives": {"per_image": rate_record(audit.false_positives_per_image),
                             "total": audit.false_positives, "images": audit.n_images},
         "regression": {labels: {m.name: model_record(m) for m in models} for labels, models in audit.models.items()},
         "coverage": None,
     }
     if audit.coverage is not None:
-        hidden = _family_record(audit.coverage.hidden)
         data["coverage"] = {
             "shape": audit.coverage.shape.value, "hidden_at": config.hidden_at,
-            "hidden": hidden["groups"], "hidden_by_height": hidden["by_height"],
-            "hidden_within_size": hidden["within_size"],
+            **_family_records(audit.coverage.hidden, "hidden"),
             "image_area_covered": rate_record(audit.coverage.covered_share),
             "image_area_covered_away_from_faces": rate_record(audit.coverage.covered_away_share),
         }
@@ -254,7 +250,7 @@ def _model_sentence(audit: DetectionAudit) -> str | None:
         return None
     parts = []
     for m in models:
-        darkest = [o for o in m.for_variable(SKIN_POOLED) if o.level == "V-VI"]
+        darkest = [o for o in m.for_variable(SKIN_POOLED) if o.level == SKIN_POOLS[-1][0]]
         if darkest:
             o = darkest[0]
             parts.append(f"{m.name} {o.value:.2f} ({o.ci[0]:.2f}-{o.ci[1]:.2f})")

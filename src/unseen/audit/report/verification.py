@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,52 +143,53 @@ def write_json(path: str | Path, audit: VerificationAudit, **kwargs: Any) -> Pat
     return write_report_json(path, report_data(audit, **kwargs))
 
 
-def group_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
-    rows = []
+def _each_point(audit: VerificationAudit) -> Iterator[tuple[dict[str, Any], OperatingPointResult]]:
+    """Every operating point of every analysis, with the columns that say which it is."""
     for item in audit.results:
         for op in item.operating_points:
-            g = op.groups
-            fmr, fnmr = g.fmr, g.fnmr
-            fmr_rate, fnmr_rate = fmr.rate, fnmr.rate
-            for k, name in enumerate(g.names):
-                rows.append({
-                    "model": item.model, "attribute": item.attribute, "operating_point": op.point.name,
-                    "threshold": op.threshold_input_scale, "group": name,
-                    "fmr": fmr_rate[k], "fmr_low": fmr.ci[k][0], "fmr_high": fmr.ci[k][1],
-                    "fmr_upper_bound_only": bool(fmr.bound_only[k]),
-                    "fnmr": fnmr_rate[k], "fnmr_low": fnmr.ci[k][0], "fnmr_high": fnmr.ci[k][1],
-                    "fnmr_upper_bound_only": bool(fnmr.bound_only[k]),
-                    "accuracy": g.accuracy[k], "false_matches": fmr.events[k],
-                    "n_nonmated": int(fmr.trials[k]), "false_non_matches": fnmr.events[k],
-                    "n_mated": int(fnmr.trials[k]), "threshold_shift": g.threshold_shift[k],
-                    "flags": "; ".join(g.flags[k]),
-                })
+            yield {"model": item.model, "attribute": item.attribute, "operating_point": op.point.name}, op
+
+
+def group_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
+    rows = []
+    for which, op in _each_point(audit):
+        g = op.groups
+        fmr, fnmr = g.fmr, g.fnmr
+        fmr_rate, fnmr_rate = fmr.rate, fnmr.rate
+        for k, name in enumerate(g.names):
+            rows.append({
+                **which, "threshold": op.threshold_input_scale, "group": name,
+                "fmr": fmr_rate[k], "fmr_low": fmr.ci[k][0], "fmr_high": fmr.ci[k][1],
+                "fmr_upper_bound_only": bool(fmr.bound_only[k]),
+                "fnmr": fnmr_rate[k], "fnmr_low": fnmr.ci[k][0], "fnmr_high": fnmr.ci[k][1],
+                "fnmr_upper_bound_only": bool(fnmr.bound_only[k]),
+                "accuracy": g.accuracy[k], "false_matches": fmr.events[k],
+                "n_nonmated": int(fmr.trials[k]), "false_non_matches": fnmr.events[k],
+                "n_mated": int(fnmr.trials[k]), "threshold_shift": g.threshold_shift[k],
+                "flags": "; ".join(g.flags[k]),
+            })
     return rows
 
 
 def cross_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
     rows = []
-    for item in audit.results:
-        for op in item.operating_points:
-            c = op.cross
-            for i, row in enumerate(c.names):
-                for j, column in enumerate(c.names):
-                    rows.append({"model": item.model, "attribute": item.attribute, "operating_point": op.point.name,
-                                 "enrolled": row, "probe": column, "fmr": c.fmr[i, j], "fmr_low": c.ci[i, j, 0],
-                                 "fmr_high": c.ci[i, j, 1], "false_matches": c.false_matches[i, j],
-                                 "n_nonmated": int(c.n_nonmated[i, j])})
+    for which, op in _each_point(audit):
+        c = op.cross
+        for i, row in enumerate(c.names):
+            for j, column in enumerate(c.names):
+                rows.append({**which, "enrolled": row, "probe": column, "fmr": c.fmr[i, j], "fmr_low": c.ci[i, j, 0],
+                             "fmr_high": c.ci[i, j, 1], "false_matches": c.false_matches[i, j],
+                             "n_nonmated": int(c.n_nonmated[i, j])})
     return rows
 
 
 def summary_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
     rows = []
-    for item in audit.results:
-        for op in item.operating_points:
-            s = op.summary
-            for i, name in enumerate(s.names):
-                rows.append({"model": item.model, "attribute": item.attribute, "operating_point": op.point.name,
-                             "measure": name, "value": s.values[i], "low": s.ci[i][0], "high": s.ci[i][1],
-                             "lower_bound": bool(s.bounded[i])})
+    for which, op in _each_point(audit):
+        s = op.summary
+        for i, name in enumerate(s.names):
+            rows.append({**which, "measure": name, "value": s.values[i], "low": s.ci[i][0], "high": s.ci[i][1],
+                         "lower_bound": bool(s.bounded[i])})
     return rows
 
 
@@ -212,7 +213,8 @@ class _Figure:
 def _ratio_sentence(result: OperatingPointResult) -> list[str]:
     groups = result.groups
     sentences = []
-    for rate, table in (("false match rate", groups.fmr), ("false non-match rate", groups.fnmr)):
+    for rate, table, ratio in (("false match rate", groups.fmr, "fmr_max_min"),
+                               ("false non-match rate", groups.fnmr, "fnmr_max_min")):
         values, intervals, counts = table.rate, table.ci, table.trials
         valid = np.isfinite(values) & (counts > 0)
         if valid.sum() < 2:
@@ -228,7 +230,7 @@ def _ratio_sentence(result: OperatingPointResult) -> list[str]:
                              f"{groups.names[low]} had none in {int(counts[low]):,} comparisons, so the gap is at "
                              f"least {values[high] / intervals[low][1]:.1f} times.")
             continue
-        interval = result.summary.interval("fmr_max_min" if rate == "false match rate" else "fnmr_max_min")
+        interval = result.summary.interval(ratio)
         spread = (f" (interval of this ratio {interval[0]:.3g} to {interval[1]:.3g})"
                   if np.all(np.isfinite(interval)) else "")
         sentences.append(f"The {rate} of {groups.names[high]} ({values[high]:.2g}) was {values[high] / values[low]:.1f} "

@@ -8,8 +8,3 @@
 - `results`: what the audit returns; `audit`: `audit_verification`;
 - `images`: the images mode (enrol, compare, audit); `published`: from published rates.
 """
-
-from unseen.audit.verification.audit import audit_verification
-from unseen.audit.verification.config import OperatingPoint, ThresholdPolicy, VerificationConfig
-
-__all__ = ["OperatingPoint", "ThresholdPolicy", "VerificationConfig", "audit_verification"]

@@ -102,24 +102,23 @@ def p_text(p: float, replicates: int) -> str:
 
 
 # -- flags --------------------------------------------------------------------------------
+def _rate_flags(errors: float, trials: float, rate: str, pairs: str, error: str) -> list[str]:
+    """Why a rate of ``errors`` out of ``trials`` cannot be read plainly, if it cannot."""
+    if trials == 0:
+        return [f"no {pairs}: {rate} cannot be measured"]
+    if errors == 0:
+        return [f"no {error} seen: {rate} shown as an upper bound (rule of three)"]
+    if errors < uncertainty.DODDINGTON_ERRORS:
+        return [f"only {int(errors)} {error}es (< 30): {rate} uncertain by more than +-30%"]
+    return []
+
+
 def _count_flags(fm: float, fnm: float, nm: float, m: float, target: float | None) -> list[str]:
-    items = []
-    if nm == 0:
-        items.append("no same-group non-mated pairs: FMR cannot be measured")
-    elif fm == 0:
-        items.append("no false match seen: FMR shown as an upper bound (rule of three)")
-    elif fm < uncertainty.DODDINGTON_ERRORS:
-        items.append(f"only {int(fm)} false matches (< 30): FMR uncertain by more than +-30%")
+    items = _rate_flags(fm, nm, "FMR", "same-group non-mated pairs", "false match")
     if target is not None and 0 < nm < uncertainty.trials_needed(rate=target):
         items.append(f"{int(nm):,} non-mated pairs; FMR {target:g} needs "
                      f"{uncertainty.trials_needed(rate=target):,} for +-30%")
-    if m == 0:
-        items.append("no mated pairs: FNMR cannot be measured")
-    elif fnm == 0:
-        items.append("no false non-match seen: FNMR shown as an upper bound (rule of three)")
-    elif fnm < uncertainty.DODDINGTON_ERRORS:
-        items.append(f"only {int(fnm)} false non-matches (< 30): FNMR uncertain by more than +-30%")
-    return items
+    return items + _rate_flags(fnm, m, "FNMR", "mated pairs", "false non-match")
 
 
 def group_flags(rates: ReplicateRates, target: float | None, p_fmr: np.ndarray, p_fnmr: np.ndarray, level: float,
