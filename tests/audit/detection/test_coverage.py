@@ -11,22 +11,33 @@ from unseen.audit.detection.coverage import (
 )
 from unseen.audit.detection.pack import LabelledFaces
 from unseen.errors import ConfigError
+from unseen.faces.types import Detections
+from unseen.redact.cover import CoverConfig, cover_mask, drawn_regions
 
 
-def test_box_mask_uses_pixel_centres_and_clips():
-    mask = covered_mask(np.array([[1, 1, 3, 4], [8.4, 0, 20, 2]]), width=10, height=5)
+def test_the_covered_area_is_the_raster_redaction_draws():
+    mask = covered_mask(np.array([[1, 1, 3, 4], [8.4, 0, 20, 2.2]]), width=10, height=5)
     expected = np.zeros((5, 10), bool)
     expected[1:4, 1:3] = True
-    expected[0:2, 8:10] = True  # 8.4 rounds to pixel 8 (centre 8.5 inside), clipped at 10
+    expected[0:3, 8:10] = True  # every pixel a box touches (8.4 -> from pixel 8, 2.2 -> to row 2), clipped at 10
     assert np.array_equal(mask, expected)
     assert not covered_mask(np.zeros((0, 4)), width=4, height=4).any()
+    faces = Detections(xyxy=[[30, 20, 52.5, 47.3], [0, 60, 9.5, 75]], score=[0.9, 0.8])
+    for shape in ("box", "ellipse"):
+        config = CoverConfig(shape=shape, block=1)  # no block grid: the drawn regions are the whole cover
+        regions = drawn_regions(faces, width=100, height=90, config=config)
+        assert np.array_equal(covered_mask(regions.xyxy, width=100, height=90, shape=shape),
+                              cover_mask(faces, width=100, height=90, config=config))
 
 
 def test_ellipse_is_inscribed_in_its_box():
     mask = covered_mask(np.array([[0, 0, 10, 10]]), width=10, height=10, shape="ellipse")
     assert mask[5, 5] and mask[0, 5] and mask[5, 0]
     assert not mask[0, 0] and not mask[9, 9]
-    assert mask.sum() / 100 == pytest.approx(np.pi / 4, abs=0.03)
+    # OpenCV fills the boundary pixels too: a little more than pi/4 of a small box, pi/4 of a large one
+    assert np.pi / 4 < mask.sum() / 100 < 0.84
+    large = covered_mask(np.array([[0, 0, 400, 400]]), width=400, height=400, shape="ellipse")
+    assert large.sum() / 400 ** 2 == pytest.approx(np.pi / 4, abs=0.005)
 
 
 def test_face_fraction_counts_pixels_under_cover():
@@ -53,9 +64,14 @@ def test_image_coverage_shares():
 
 
 def test_ellipse_hides_less_of_a_face_than_its_box():
-    face = np.array([[0, 0, 20, 20]])
-    assert image_coverage(face_xyxy=face, cover_xyxy=face, width=40, height=40, shape="ellipse").face_fraction[0] \
-        == pytest.approx(np.pi / 4, abs=0.02)  # < 0.8: an ellipse on the face box alone does not hide it
+    def hidden_share(size, shape):
+        face = np.array([[0, 0, size, size]])
+        return image_coverage(face_xyxy=face, cover_xyxy=face, width=2 * size, height=2 * size,
+                              shape=shape).face_fraction[0]
+
+    for size in (20, 64, 400):
+        assert hidden_share(size, "box") == 1.0 and hidden_share(size, "ellipse") < 0.84
+    assert hidden_share(400, "ellipse") < 0.8  # on a large face an ellipse in the face box alone does not hide it
 
 
 def test_pack_coverage_by_image():

@@ -6,8 +6,10 @@ the covered area. The cost side is the share of the image covered, in all and *a
 faces*: further than `AWAY_MARGIN` face-sizes (the larger side of the face box, measured
 along each axis) from every annotated face.
 
-Everything is computed on the pixel grid of the image: a pixel belongs to a box or an
-ellipse when its centre does (boxes are half-open, so ``0..10`` is pixels 0 to 9).
+Everything is computed on the pixel grid of the image. The covered area is exactly the
+raster `unseen.redact.cover` draws (`unseen.faces.boxes.shape_mask`: a box covers every
+pixel it touches, an ellipse is OpenCV's filled ellipse in its box). A face is the pixels
+whose centres lie in its annotated box (boxes are half-open, so ``0..10`` is pixels 0 to 9).
 
 For one image call `image_coverage`; for a whole pack, `pack_coverage`.
 """
@@ -21,7 +23,7 @@ import numpy as np
 from unseen.audit.detection.box_files import PackBoxes
 from unseen.audit.detection.pack import LabelledFaces
 from unseen.errors import ConfigError
-from unseen.faces.boxes import CoverShape, centred_ranges, range_areas, range_sums, union_mask
+from unseen.faces.boxes import CoverShape, centred_ranges, range_areas, range_sums, shape_mask, union_mask
 from unseen.progress import SILENT, Progress
 
 HIDDEN_FRACTION = 0.8
@@ -29,32 +31,10 @@ AWAY_MARGIN = 0.5
 
 
 # -- rasterising ------------------------------------------------------------------------
-def _union_of_boxes(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
-    return union_mask(centred_ranges(xyxy, width, height), width, height)
-
-
-def _union_of_ellipses(xyxy: np.ndarray, width: int, height: int) -> np.ndarray:
-    mask = np.zeros((height, width), bool)
-    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
-    for (x1, y1, x2, y2), (c0, r0, c1, r1) in zip(xyxy, centred_ranges(xyxy, width, height)):
-        if c1 <= c0 or r1 <= r0:
-            continue
-        cx, cy, ax, ay = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
-        dx = ((np.arange(c0, c1) + 0.5 - cx) / ax) ** 2
-        dy = ((np.arange(r0, r1) + 0.5 - cy) / ay) ** 2
-        mask[r0:r1, c0:c1] |= dy[:, None] + dx[None, :] <= 1.0
-    return mask
-
-
 def covered_mask(cover_xyxy: np.ndarray, *, width: int, height: int,
                  shape: CoverShape | str = CoverShape.BOX) -> np.ndarray:
     """(height, width) bool: the pixels a redactor covered with ``shape`` in each box."""
-    shape = CoverShape.parse(shape, "shape")
-    if width < 1 or height < 1:
-        raise ConfigError(f"covered_mask: expected a positive image size, got {width}x{height}")
-    if shape is CoverShape.BOX:
-        return _union_of_boxes(cover_xyxy, width, height)
-    return _union_of_ellipses(cover_xyxy, width, height)
+    return shape_mask(cover_xyxy, width=width, height=height, shape=shape)
 
 
 def near_faces_mask(face_xyxy: np.ndarray, *, width: int, height: int, margin: float = AWAY_MARGIN) -> np.ndarray:
@@ -62,7 +42,7 @@ def near_faces_mask(face_xyxy: np.ndarray, *, width: int, height: int, margin: f
     face_xyxy = np.asarray(face_xyxy, np.float64).reshape(-1, 4)
     size = np.max(face_xyxy[:, 2:] - face_xyxy[:, :2], axis=1, initial=0.0)
     grown = face_xyxy + margin * size[:, None] * np.array([-1.0, -1.0, 1.0, 1.0])
-    return _union_of_boxes(grown, width, height)
+    return union_mask(centred_ranges(grown, width, height), width, height)
 
 
 def covered_fractions(face_xyxy: np.ndarray, mask: np.ndarray) -> np.ndarray:
