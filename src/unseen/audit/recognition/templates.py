@@ -174,7 +174,8 @@ class TemplateStore:
         arrays: dict[str, np.ndarray] = {}
         for i, block in enumerate(self._blocks.values()):
             arrays.update(block.to_arrays(i))
-        meta = {"schema": TEMPLATES_SCHEMA, "models": [{"settings": b.settings.to_record()} for b in self._blocks.values()]}
+        meta = {"schema": TEMPLATES_SCHEMA,
+                "models": [{"settings": block.settings.to_record()} for block in self._blocks.values()]}
         arrays["meta"] = np.array(json.dumps(meta))
 
         def write(temporary: Path) -> None:

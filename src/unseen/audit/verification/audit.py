@@ -67,6 +67,11 @@ def _operating_points(comparisons: Comparisons, config: VerificationConfig) -> t
     return (points[0], *extras, *points[1:]), tuple(skipped)
 
 
+def _points_of(points: Sequence[OperatingPoint], model: str) -> tuple[OperatingPoint, ...]:
+    """The points that apply to ``model``: those for every model and its own."""
+    return tuple(p for p in points if not p.model or p.model == model)
+
+
 def _observed(engine: Engine, data: PairData, points: Sequence[OperatingPoint],
               shift_targets: Sequence[float | None]) -> list[Replicates]:
     labelled_nonmated = data.cell[(~data.mated) & (data.cell >= 0)]
@@ -145,8 +150,7 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
     foreign = sorted({p.model for p in points if p.model and p.model not in models})
     if foreign:
         raise unknown_choice("operating point model", foreign[0], list(models))
-    results = tuple(_analysis(comparisons, model, attribute, tuple(p for p in points if not p.model or p.model == model),
-                              unit, config, progress)
+    results = tuple(_analysis(comparisons, model, attribute, _points_of(points, model), unit, config, progress)
                     for model in models for attribute in attributes)
     notes = list(comparisons.provenance.notes)
     if unit is BootstrapUnit.PAIR:
