@@ -47,6 +47,12 @@ class VerificationFailedError(UnseenError):
     exit_code = ExitCode.VERIFICATION_FAILED
 
 
+class Interrupted(UnseenError):
+    """The user stopped a run (Ctrl-C); what was finished is kept and a rerun resumes."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 def unknown_choice(argument: str, value: object, valid: list[str] | tuple[str, ...]) -> ConfigError:
     """The error for a mode or model name that is not one of the valid ones."""
     return ConfigError(f"{argument}: unknown value {value!r}; choose one of: {', '.join(valid)}")

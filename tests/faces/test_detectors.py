@@ -3,10 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import Detector
-from unseen.faces.detectors.centerface import CenterFace, CenterFaceConfig
+from unseen.faces.detectors.centerface import STRIDE, CenterFace, CenterFaceConfig, balanced_spans
 from unseen.faces.registry import build_detector
 from unseen.faces.boxes import box_iou
 from unseen.media.image import load
@@ -113,3 +115,13 @@ def test_largest_face_on_a_smaller_copy_is_given_in_pixels_of_the_photo():
     assert full.height[0] > 200
     assert box_iou(full.xyxy, reduced.xyxy)[0, 0] > 0.8
     assert len(largest_face(np.zeros((64, 64, 3), np.uint8), detector)) == 0
+
+
+@given(length=st.integers(1, 20_000), most=st.sampled_from([384, 1024, 2048]), overlap=st.sampled_from([0, 64, 160]))
+def test_balanced_tiles_cover_the_side_with_the_overlap_and_no_more_tiles_than_needed(length, most, overlap):
+    spans = balanced_spans(length, most, overlap)
+    assert spans[0][0] == 0 and spans[-1][0] + spans[-1][1] == length
+    assert all(size <= max(most + STRIDE, length) and size == spans[0][1] for _, size in spans)
+    for (start, size), (following, _) in zip(spans, spans[1:]):
+        assert start + size - following >= overlap
+    assert len(spans) == (1 if length <= most else -(-(length - overlap) // (most - overlap)))

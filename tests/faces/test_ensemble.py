@@ -52,7 +52,7 @@ def test_a_face_every_pass_finds_keeps_its_score_and_a_blip_is_diluted():
     assert len(fused) == 2
     strongest = fused[int(np.argmax(fused.score))]
     assert strongest.score[0] == pytest.approx(0.8)
-    assert set(strongest.source[0].split(",")) == set(names)
+    assert strongest.found_by_names(0) == names and strongest.source.tolist() == ["ensemble"]
     assert fused.score.min() == pytest.approx(0.6 / 4)
 
 

@@ -92,3 +92,18 @@ def test_records_round_trip_through_json():
 def test_from_xywh():
     d = Detections.from_xywh([[10, 20, 5, 6]])
     assert d.xyxy.tolist() == [[10, 20, 15, 26]] and d.score.tolist() == [1.0]
+
+
+def test_found_by_names_the_passes_and_survives_merge_indexing_and_records():
+    a = Detections(xyxy=[[0, 0, 4, 4], [5, 5, 9, 9]], score=[0.9, 0.4], source="ensemble",
+                   passes=("1x", "2x"), found_by=[[True, True], [False, True]])
+    b = Detections(xyxy=[[1, 1, 3, 3]], score=[0.5], source="ensemble", passes=("2x", "mtcnn"),
+                   found_by=[[False, True]])
+    merged = Detections.merge([a, b])
+    assert merged.passes == ("1x", "2x", "mtcnn")
+    assert [merged.found_by_names(i) for i in range(3)] == [["1x", "2x"], ["2x"], ["mtcnn"]]
+    assert merged[[2]].found_by_names(0) == ["mtcnn"]
+    back = Detections.from_records(json.loads(json.dumps(merged.to_records())))
+    assert [back.found_by_names(i) for i in range(3)] == [["1x", "2x"], ["2x"], ["mtcnn"]]
+    with pytest.raises(ConfigError, match="found_by"):
+        Detections(xyxy=[[0, 0, 1, 1]], score=[1.0], passes=("1x",), found_by=[[True, False]])

@@ -7,10 +7,11 @@ import pytest
 from PIL import Image
 
 from tests.media import camera_files
-from unseen.errors import ExitCode, InputFileError
+from unseen.errors import ExitCode, InputFileError, VerificationFailedError
 from unseen.media.image import load
 from unseen.media.metadata import inspect_file
-from unseen.redact.batch import RECORD_NAME, FileStatus, plan, redact_files
+from unseen.progress import Recorded
+from unseen.redact.batch import RECORD_NAME, BatchInterrupted, FileStatus, plan, redact_files
 
 
 def _write(path, data: bytes):
@@ -19,8 +20,8 @@ def _write(path, data: bytes):
     return path
 
 
-def _face_box(record_entry):
-    return record_entry["faces"][0]["box"]
+def _face_box(record):
+    return record.faces[0].box
 
 
 CAMERA_FORMATS = {
@@ -86,7 +87,7 @@ def test_every_output_has_its_face_covered(camera_run):
     folder, summary = camera_run
     for result in summary.results:
         assert result.faces == 1 and result.verified is True, result
-        x1, y1, x2, y2 = (int(v) for v in _face_box(result.entry))
+        x1, y1, x2, y2 = (int(v) for v in _face_box(result.record))
         face = load(result.job.output).rgb[y1:y2, x1:x2].astype(int)
         assert face.max() < 40  # black fill, up to compression noise
 
@@ -112,14 +113,14 @@ def test_portrait_phone_photo_comes_out_upright(tmp_path, astronaut_rgb, quick_c
     assert (output.height, output.width) == upright.shape[:2]
     with Image.open(summary.results[0].job.output) as opened:
         assert not opened.getexif()  # no orientation tag left to rotate it again
-    untouched = ~_covered(summary.results[0].entry, output.height, output.width)
+    untouched = ~_covered(summary.results[0].record, output.height, output.width)
     assert np.abs(output.rgb[untouched].astype(int) - upright[untouched]).mean() < 6  # upright, not sideways
 
 
-def _covered(entry, height, width):
+def _covered(record, height, width):
     mask = np.zeros((height, width), bool)
-    for face in entry["faces"]:
-        x1, y1, x2, y2 = face["covered_box"]
+    for face in record.faces:
+        x1, y1, x2, y2 = face.covered_box
         mask[max(int(y1) - 16, 0):int(y2) + 16, max(int(x1) - 16, 0):int(x2) + 16] = True
     return mask
 
@@ -134,7 +135,7 @@ def test_rgba_png_keeps_its_alpha_and_is_opaque_where_covered(tmp_path, astronau
     with Image.open(summary.results[0].job.output) as opened:
         assert opened.mode == "RGBA"
         out_alpha = np.asarray(opened.getchannel("A"))
-    x1, y1, x2, y2 = (int(v) for v in _face_box(summary.results[0].entry))
+    x1, y1, x2, y2 = (int(v) for v in _face_box(summary.results[0].record))
     assert np.all(out_alpha[y1:y2, x1:x2] == 255)
     assert np.all(out_alpha[:, :40] == 0)
 
@@ -162,11 +163,15 @@ def test_an_interrupted_run_keeps_its_record_and_resumes(tmp_path, astronaut_rgb
     for name in ("a", "b"):
         Image.fromarray(np.roll(small, 8 * ord(name), axis=1)).save(_write(tmp_path / "in" / f"{name}.png", b""))
 
-    def interrupt(result):
-        raise KeyboardInterrupt
+    class InterruptedAfterOne(Recorded):
+        def advance(self, amount=1.0):
+            raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config, on_file=interrupt)
+    with pytest.raises(BatchInterrupted, match="after 1 of 2 file") as stopped:
+        redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config,
+                     progress=InterruptedAfterOne())
+    assert [job.source.name for job in stopped.value.summary.not_started] == ["b.png"]
+    assert stopped.value.exit_code is ExitCode.INTERRUPTED
     record = json.loads((tmp_path / "out" / RECORD_NAME).read_text())
     assert list(record["files"]) == ["in/a.redacted.png"]
     again = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
@@ -175,25 +180,34 @@ def test_an_interrupted_run_keeps_its_record_and_resumes(tmp_path, astronaut_rgb
 
 def test_unreadable_and_animated_files_fail_with_a_reason_and_the_run_goes_on(tmp_path, astronaut_rgb, quick_config):
     _write(tmp_path / "in" / "broken.jpg", b"\xff\xd8\xff\xe0 not a jpeg")
+    _write(tmp_path / "in" / "notes.jpg", b"shopping list: milk, eggs\n")
     frames = [Image.fromarray(np.full((32, 32, 3), v, np.uint8)) for v in (0, 120, 240)]
     frames[0].save(tmp_path / "in" / "anim.gif", save_all=True, append_images=frames[1:])
     Image.fromarray(np.ascontiguousarray(astronaut_rgb[::4, ::4])).save(tmp_path / "in" / "still.gif")
     summary = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
     by_name = {r.job.source.name: r for r in summary.results}
     assert by_name["broken.jpg"].status is FileStatus.FAILED and "not a readable image" in by_name["broken.jpg"].message
+    assert by_name["notes.jpg"].status is FileStatus.FAILED
+    assert by_name["notes.jpg"].message.endswith("notes.jpg: not an image: the file is a text file")
     assert by_name["anim.gif"].status is FileStatus.FAILED and "3 frames" in by_name["anim.gif"].message
     assert by_name["still.gif"].status is FileStatus.WRITTEN and by_name["still.gif"].job.output.suffix == ".png"
-    assert summary.exit_code is ExitCode.BAD_INPUT
+    with pytest.raises(InputFileError, match="could not redact 3 file") as raised:
+        summary.raise_for_failures()
+    assert raised.value.exit_code is ExitCode.BAD_INPUT and "broken.jpg" in str(raised.value)
 
 
 def test_plan_names_outputs_clearly_and_never_reads_its_own_outputs(tmp_path):
     for relative in ("trip/day1/a.JPG", "trip/b.heic", "trip/.hidden/c.jpg", "trip/notes.txt", "other/a.jpg"):
         _write(tmp_path / relative, b"x")
     _write(tmp_path / "trip" / "out" / "old.redacted.jpg", b"x")
-    jobs = plan([tmp_path / "trip", tmp_path / "other" / "a.jpg", tmp_path / "trip" / "day1" / "a.JPG"],
-                tmp_path / "trip" / "out")
-    assert [job.name for job in jobs] == [
+    _write(tmp_path / "trip" / "clip.MP4", b"x")
+    planned = plan([tmp_path / "trip", tmp_path / "other" / "a.jpg", tmp_path / "trip" / "day1" / "a.JPG"],
+                   tmp_path / "trip" / "out")
+    assert [job.name for job in planned.jobs] == [
         "trip/b.redacted.heic", "trip/day1/a.redacted.jpg", "a.redacted.jpg", "a-2.redacted.jpg"]
+    assert {(s.path.name, s.reason) for s in planned.skipped} == {
+        ("c.jpg", "hidden file"), ("notes.txt", "not a photo (.txt)"),
+        ("clip.MP4", "video: this version redacts photos only")}
     with pytest.raises(InputFileError, match="no such file"):
         plan([tmp_path / "missing.jpg"], tmp_path / "out")
 
@@ -208,4 +222,24 @@ def test_strict_refuses_to_write_an_output_that_fails_verification(tmp_path, ast
     summary = redact_files([source], out_dir=tmp_path / "out", config=weak)
     result = summary.results[0]
     assert result.status is FileStatus.REFUSED and not result.job.output.exists()
-    assert result.verified is False and summary.exit_code is ExitCode.VERIFICATION_FAILED
+    assert result.verified is False
+    with pytest.raises(VerificationFailedError, match="face.redacted.png"):
+        summary.raise_for_failures()
+
+
+def test_preview_outlines_what_was_covered_and_holds_only_the_redacted_pixels(tmp_path, astronaut_rgb, quick_config):
+    from unseen.redact.preview import COVERED
+
+    source = _write(tmp_path / "in" / "face.png", b"")
+    Image.fromarray(np.ascontiguousarray(astronaut_rgb)).save(source)
+    summary = redact_files([source], out_dir=tmp_path / "out", config=quick_config, preview_dir=tmp_path / "preview")
+    preview_file = tmp_path / "preview" / "face.redacted.preview.jpg"
+    preview = load(preview_file).rgb
+    output = load(summary.results[0].job.output).rgb
+    assert preview.shape == output.shape  # 512 px: not downscaled
+    assert inspect_file(preview_file).clean
+    x1, y1, x2, y2 = (int(v) for v in summary.results[0].record.faces[0].covered_box)
+    edge = preview[y1 + 1, (x1 + x2) // 2].astype(int)
+    assert np.abs(edge - np.array(COVERED)).max() < 60  # the covered region is outlined
+    inside = preview[y1 + 8:y2 - 8, x1 + 8:x2 - 8].astype(int)
+    assert inside.max() < 40  # and still covered: the preview shows nothing the output does not

@@ -9,7 +9,10 @@ from unseen.faces.types import Detections
 from unseen.media.image import decode, encode, load
 from unseen.redact.cover import CoverConfig, cover
 from unseen.redact.photo import REVIEW_BELOW, RedactConfig
-from unseen.redact.verify import Recognizers, VerifyConfig, verify_redaction
+from unseen.redact.record import VerificationRecord
+from unseen.faces.registry import build_detector
+from unseen.faces.types import box_iou
+from unseen.redact.verify import Recognizers, Reuse, VerifyConfig, context_windows, verify_redaction
 
 IMAGES = 4
 MAX_PIXELS = 1_000_000  # keeps the test quick; the pipeline is the same at any size
@@ -75,5 +78,41 @@ def test_our_styles_pass(portraits, recognizers, style):
         covered = cover(rgb, faces, config=CoverConfig(style=style), rng=np.random.default_rng(index))
         result = verify_redaction(original=rgb, redacted=_published(covered.rgb), faces=faces, detector=detector,
                                   config=config.verification, recognizers=recognizers)
-        assert result.passed, (style, index, result.to_record())
+        assert result.passed, (style, index, VerificationRecord.of(result).to_json())
         assert result.compared.all()
+
+
+def test_after_a_redaction_only_the_covered_regions_are_searched_again_and_solid_covers_are_checked_by_colour(
+        portraits):
+    detector, chosen = portraits
+    rgb, faces = chosen[0]
+    covered = cover(rgb, faces, config=CoverConfig(), rng=np.random.default_rng(0))
+    reuse = Reuse(candidates=faces, fill_colour=CoverConfig().colour)
+    result = verify_redaction(original=rgb, redacted=_published(covered.rgb), faces=faces, detector=detector,
+                              config=VerifyConfig(), reuse=reuse, independent=build_detector("mtcnn"))
+    assert result.passed and result.reused and not result.unfilled.any()
+    assert result.embedders == ()  # nothing of a face is left under a solid fill for a recognizer to match
+    assert result.statement().startswith("no face found (faces re-detected by ensemble at 0.15 and mtcnn around the")
+    tampered = covered.rgb.copy()
+    x1, y1, x2, y2 = faces.xyxy[0].astype(int)
+    tampered[y1:(y1 + y2) // 2, x1:x2] = rgb[y1:(y1 + y2) // 2, x1:x2]  # half the face put back
+    broken = verify_redaction(original=rgb, redacted=_published(tampered), faces=faces, detector=detector,
+                              config=VerifyConfig(), reuse=reuse)
+    assert not broken.passed and broken.unfilled[0]
+
+
+def test_the_independent_detector_finds_a_face_the_covering_detector_missed(portraits):
+    detector, chosen = portraits
+    rgb, faces = chosen[0]
+    blind = Reuse(candidates=Detections.empty(), fill_colour=CoverConfig().colour)  # as if nothing had been seen
+    result = verify_redaction(original=rgb, redacted=_published(rgb), faces=Detections.empty(), detector=detector,
+                              config=VerifyConfig(), reuse=blind, independent=build_detector("mtcnn"))
+    assert not result.passed and len(result.exposed) >= 1
+    assert set(result.exposed.source) == {"mtcnn"}
+    assert box_iou(result.exposed.xyxy, faces.xyxy).max() > 0.3
+
+
+def test_context_windows_hold_each_face_with_its_surroundings_and_merge_when_they_touch():
+    faces = Detections(xyxy=[[100, 100, 120, 130], [130, 100, 150, 130], [400, 400, 440, 440]], score=[1, 1, 1])
+    windows = context_windows(faces, width=500, height=460, context=1.0)
+    assert windows == [(68, 68, 182, 162), (360, 360, 480, 460)]

@@ -31,6 +31,10 @@ def main() -> None:
     except UnseenError as error:
         Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(int(error.exit_code))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside a command (Typer turns one inside into exit 130)
         Console(stderr=True).print("[yellow]interrupted[/]")
         sys.exit(int(ExitCode.INTERRUPTED))
+    except SystemExit as exit_:
+        if exit_.code == ExitCode.INTERRUPTED:
+            Console(stderr=True).print("[yellow]interrupted[/]")
+        raise

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from unseen.errors import ConfigError
 from unseen.examples import astronaut_photo
-from unseen.faces.detect import detect_files
+from unseen.faces.detect import ImageFaces, detect_files
 from unseen.faces.registry import all_models
 from unseen.media.files import write_json_atomic
 
@@ -30,11 +30,12 @@ def detect(
     if not paths:
         raise ConfigError("detect: give at least one IMAGE, or --example")
     console = Console()
-    results = [r.to_record() for r in detect_files(paths, detector=detector, threshold=threshold)]
+    results = list(detect_files(paths, detector=detector, threshold=threshold))
+    document = {"detector": detector, "images": [result.to_record() for result in results]}
     if output is not None:
-        write_json_atomic(output, {"detector": detector, "images": results})
+        write_json_atomic(output, document)
     if as_json:
-        print(json.dumps({"detector": detector, "images": results}, indent=2))
+        print(json.dumps(document, indent=2))
         return
     for result in results:
         console.print(_faces_table(result, detector))
@@ -42,13 +43,13 @@ def detect(
         console.print(f"wrote {output}")
 
 
-def _faces_table(result: dict, detector: str) -> Table:
-    table = Table(title=f"{len(result['faces'])} face(s) by {detector} in "
-                        f"{Path(result['path']).name} ({result['width']}x{result['height']})")
+def _faces_table(result: ImageFaces, detector: str) -> Table:
+    table = Table(title=f"{len(result.faces)} face(s) by {detector} in "
+                        f"{result.path.name} ({result.width}x{result.height})")
     for column in ("#", "x1", "y1", "x2", "y2", "score"):
         table.add_column(column, justify="right")
-    for i, face in enumerate(result["faces"]):
-        table.add_row(str(i), *(f"{v:.0f}" for v in face["box"]), f"{face['score']:.3f}")
+    for i, (box, score) in enumerate(zip(result.faces.xyxy, result.faces.score)):
+        table.add_row(str(i), *(f"{v:.0f}" for v in box), f"{score:.3f}")
     return table
 
 

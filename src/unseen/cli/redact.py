@@ -9,17 +9,18 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from unseen.errors import ConfigError, ExitCode
+from unseen.cli.bars import progress_bar
+from unseen.errors import ConfigError, VerificationFailedError
 from unseen.examples import astronaut_photo
 from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
-from unseen.redact.batch import FileResult, FileStatus, RunSummary, redact_files
+from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
-from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor
+from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor, places
+from unseen.redact.record import FileStatus, VerificationRecord
 from unseen.redact.verify import Verification
 
 _DEFAULTS = RedactConfig()
@@ -62,6 +63,9 @@ def redact(
     quality: int = typer.Option(_DEFAULTS.quality, help="JPEG / WebP / HEIF quality (1-100)."),
     seed: int = typer.Option(0, help="Seed of the noise in mosaic and blur."),
     example: bool = typer.Option(False, "--example", help="Also redact the built-in example photo."),
+    preview: Optional[Path] = typer.Option(
+        None, "--preview", help="Also write, into this folder, a small copy of each redacted photo with the covered "
+                                "(green) and flagged (red, yellow) regions outlined, to see what to check."),
 ) -> None:
     """Cover every face in photos, strip all metadata, verify, and write copies to OUTDIR."""
     paths = list(inputs or []) + ([astronaut_photo()] if example else [])
@@ -71,46 +75,48 @@ def redact(
                      verify=verify, strict=strict, verify_threshold=verify_threshold,
                      output_format=output_format, quality=quality, seed=seed)
     console = Console()
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("redacting", total=None)
-
-        def started(total: int) -> None:
-            progress.update(task, total=total)
-
-        def finished(result: FileResult) -> None:
-            progress.update(task, advance=1, description=f"redacting {result.job.name}")
-            if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
-                progress.console.print(f"[red]{result.status.value}[/] {result.job.source}: {result.message}",
-                                       highlight=False)
-
-        summary = redact_files(paths, out_dir=out, config=config, on_start=started, on_file=finished)
-    if len(summary.results) <= DETAILED_UP_TO:
-        for result in summary.results:
-            console.print(_file_line(result), highlight=False)
-    console.print(_summary_table(summary, out))
-    raise typer.Exit(int(summary.exit_code))
+    try:
+        with progress_bar(console) as bar:
+            summary = redact_files(paths, out_dir=out, config=config, progress=bar, preview_dir=preview)
+    except BatchInterrupted as stopped:
+        _print_summary(console, stopped.summary, out)
+        raise
+    _print_summary(console, summary, out)
+    if preview is not None:
+        console.print(f"previews (outlined: green covered, orange low confidence, red found by verification, "
+                      f"yellow possible faces) in {preview}")
+    summary.raise_for_failures()
 
 
 DETAILED_UP_TO = 20
-"""Runs of at most this many files get a line per file before the summary."""
+"""Runs of at most this many files get a line per file before the summary (failures and
+refusals are printed as they happen in longer runs)."""
+
+
+def _print_summary(console: Console, summary: RunSummary, out: Path) -> None:
+    if len(summary.results) + len(summary.skipped) <= DETAILED_UP_TO:
+        for result in summary.results:
+            console.print(_file_line(result), highlight=False)
+        for skipped in summary.skipped:
+            console.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+    console.print(_summary_table(summary, out))
 
 
 def _file_line(result: FileResult) -> str:
+    source = result.job.source
     if result.status is FileStatus.FAILED:
-        return f"[red]failed[/] {result.job.source}: {result.message}"
-    where = result.job.output if result.status is not FileStatus.REFUSED else "(not written: --strict)"
-    line = f"{where}: {result.faces} face(s) covered"
-    verification = result.entry.get("verification")
+        return f"[red]failed[/] {source}: {result.message}"
+    if result.status is FileStatus.REFUSED:
+        line = f"[red]refused[/] {source}: not written (--strict); {result.faces} face(s) found"
+    else:
+        done = "already done" if result.status is FileStatus.ALREADY_DONE else "written"
+        line = f"{source} -> {result.job.output} ({done}): {result.faces} face(s) covered"
+    verification = result.record.verification
     if verification is None:
         line += "; not verified"
     else:
-        verdict = "[green]passed[/]" if verification["passed"] else "[bold red]FAILED[/]"
-        recognizers = ", ".join(verification["embedders"]) or "none installed"
-        line += (f"; verification {verdict}: {len(verification['redetected'])} re-detected, "
-                 f"{len(verification['exposed'])} clear face(s) left bare, "
-                 f"{len(verification['faces_matched'])} of {verification['faces_compared']} matched by recognizers "
-                 f"({recognizers})")
+        verdict = "" if verification.passed else "[bold red]verification FAILED:[/] "
+        line += f"; {verdict}{verification.statement}"
     if result.review:
         line += f"; [yellow]review:[/] {'; '.join(result.review)}"
     return line
@@ -120,26 +126,43 @@ def _summary_table(summary: RunSummary, out: Path) -> Table:
     table = Table(title=f"redacted into {out} in {summary.seconds:.1f} s", show_header=False)
     table.add_column(justify="right")
     table.add_column()
+    named = len(summary.results) + len(summary.skipped) <= DETAILED_UP_TO
     rows = [
-        ("files", str(len(summary.results))),
+        ("files", str(len(summary.results) + len(summary.not_started))),
         ("written", str(summary.count(FileStatus.WRITTEN))),
         ("already done", str(summary.count(FileStatus.ALREADY_DONE))),
         ("faces covered", str(summary.faces)),
-        ("need review", _list(r for r in summary.results if r.needs_review)),
-        ("verification failed", _list(r for r in summary.results if r.verified is False)),
-        ("refused (--strict)", _list(r for r in summary.results if r.status is FileStatus.REFUSED)),
-        ("failed", _list(r for r in summary.results if r.status is FileStatus.FAILED)),
-        ("record", str(summary.record)),
+        ("need review", _list(r.job.source for r in summary.results if r.needs_review)),
+        ("verification failed", _list(r.job.source for r in summary.results if r.verified is False)),
+        ("refused (--strict)", _count(r for r in summary.results if r.status is FileStatus.REFUSED)),
+        ("failed", _count(r for r in summary.results if r.status is FileStatus.FAILED)),
+        ("skipped", _count(summary.skipped) if named else _skipped(summary)),
     ]
+    if summary.not_started:
+        rows.append(("not started (interrupted)", _list(job.source for job in summary.not_started)))
+    rows.append(("record", str(summary.record)))
     for name, value in rows:
         table.add_row(name, value)
     return table
 
 
-def _list(results) -> str:
-    names = [r.job.name for r in results]
+def _count(items) -> str:
+    """A count; the files themselves are named once, above (in the file lines or as they failed)."""
+    return str(sum(1 for _ in items))
+
+
+def _list(paths) -> str:
+    names = [str(path) for path in paths]
     shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
     return f"{len(names)}" + (f": {shown}" if names else "")
+
+
+def _skipped(summary: RunSummary) -> str:
+    """Skipped files by reason, a few named of each."""
+    by_reason: dict[str, list[Path]] = {}
+    for skipped in summary.skipped:
+        by_reason.setdefault(skipped.reason, []).append(skipped.path)
+    return "; ".join(f"{reason}: {_list(paths)}" for reason, paths in by_reason.items()) or "0"
 
 
 def inspect(
@@ -180,23 +203,27 @@ def verify(
     faces, verification = Redactor(config).verify(load(original), load(redacted))
     metadata = inspect_file(redacted)
     if as_json:
-        print(json.dumps({"faces_in_original": len(faces), "verification": verification.to_record(),
+        print(json.dumps({"faces_in_original": len(faces), "verification": VerificationRecord.of(verification).to_json(),
                           "metadata": metadata.to_record()}, indent=2, ensure_ascii=False))
     else:
         _print_verification(Console(), len(faces), verification, metadata.identifying)
-    raise typer.Exit(int(ExitCode.OK if verification.passed else ExitCode.VERIFICATION_FAILED))
+    if not verification.passed:
+        raise VerificationFailedError(f"{redacted}: a face can still be found or matched (see above)")
 
 
 def _print_verification(console: Console, faces: int, verification: Verification, identifying) -> None:
-    verdict = "[green]passed[/]" if verification.passed else "[bold red]FAILED[/]"
-    console.print(f"verification {verdict}: {faces} face(s) in the original")
-    console.print(f"  re-detected over a covered face (threshold {verification.threshold}): "
-                  f"{len(verification.redetected)} (and {len(verification.on_fill)} seeing only flat fill, not a leak)")
-    console.print(f"  clear faces left uncovered: {len(verification.exposed)}")
-    console.print(f"  possible faces elsewhere, to review: {len(verification.candidates)}")
+    verdict = "[green]no face found[/]" if verification.passed else "[bold red]FAILED[/]"
+    console.print(f"verification: {verdict} ({faces} face(s) in the original); checked:")
+    for check in verification.checks():
+        console.print(f"  - {check}")
+    console.print(f"  re-detected over a covered face: {len(verification.redetected)} "
+                  f"(and {len(verification.on_fill)} seeing only flat fill, not a leak)")
+    console.print(f"  clear faces left uncovered: {len(verification.exposed)}"
+                  + (f" at {places(verification.exposed)}" if len(verification.exposed) else ""))
+    console.print(f"  possible faces elsewhere, to review: {len(verification.candidates)}"
+                  + (f" at {places(verification.candidates)}" if len(verification.candidates) else ""))
     if verification.embedders:
-        console.print(f"  recognizers ({', '.join(verification.embedders)}): {int(verification.compared.sum())} "
-                      f"face(s) compared, {int(verification.matched.sum())} still matched; closest to a match "
+        console.print(f"  recognizers: {int(verification.matched.sum())} still matched; closest to a match "
                       f"(similarity minus threshold): {verification.closest_to_match()}; matched on the "
                       f"surroundings alone, not counted: {int(verification.uninformative.any(axis=1).sum())}")
     if verification.unavailable:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from enum import Enum
 from importlib.metadata import entry_points
 from importlib.util import find_spec
 from typing import Any
 
+from unseen.choices import Choice
 from unseen.errors import ConfigError, ModelUnavailableError, unknown_choice
 
 ENTRY_POINT_GROUP = "unseen.models"
 
 
-class Task(str, Enum):
+class Task(Choice):
     DETECTION = "detection"
     RECOGNITION = "recognition"
 

@@ -36,6 +36,11 @@ class Detections:
     Build with keyword arguments; ``landmarks``, ``source`` and ``track_id`` default to
     "unknown" (NaN landmarks, empty source, track id -1). Index it like an array:
     ``d[d.score >= 0.5]``, ``d[:3]``, ``d[[0, 2]]``.
+
+    source: (n,) the name of the detector (or detector pass) that produced each face.
+    passes / found_by: when a face fuses several passes (the ensemble), ``found_by`` is an
+        (n, len(passes)) bool matrix saying which of the named ``passes`` saw it; by
+        default there are no passes and the matrix has no columns.
     """
 
     xyxy: np.ndarray
@@ -43,6 +48,8 @@ class Detections:
     landmarks: np.ndarray = field(default=None)  # type: ignore[assignment]
     source: np.ndarray = field(default=None)  # type: ignore[assignment]
     track_id: np.ndarray = field(default=None)  # type: ignore[assignment]
+    passes: tuple[str, ...] = ()
+    found_by: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         xyxy = np.asarray(self.xyxy, dtype=np.float32)
@@ -61,16 +68,21 @@ class Detections:
             if self.landmarks is None
             else _as_float_array(self.landmarks, (5, 2), "landmarks", n)
         )
-        source = np.full(n, "", dtype="<U32") if self.source is None else np.asarray(self.source, dtype="<U32")
+        source = np.full(n, "") if self.source is None else np.asarray(self.source, dtype=str)
         if source.shape == ():
-            source = np.full(n, source.item(), dtype="<U32")
+            source = np.full(n, source.item())
         if source.shape != (n,):
             raise ConfigError(f"Detections.source: expected shape ({n},), got {source.shape}")
         track_id = np.full(n, -1, dtype=np.int64) if self.track_id is None else np.asarray(self.track_id, np.int64)
         if track_id.shape != (n,):
             raise ConfigError(f"Detections.track_id: expected shape ({n},), got {track_id.shape}")
+        passes = tuple(str(name) for name in self.passes)
+        found_by = np.zeros((n, len(passes)), bool) if self.found_by is None else np.asarray(self.found_by, bool)
+        if found_by.shape != (n, len(passes)):
+            raise ConfigError(f"Detections.found_by: expected shape ({n}, {len(passes)}), got {found_by.shape}")
+        object.__setattr__(self, "passes", passes)
         for name, value in (("xyxy", xyxy), ("score", score), ("landmarks", landmarks),
-                            ("source", source), ("track_id", track_id)):
+                            ("source", source), ("track_id", track_id), ("found_by", found_by)):
             value.setflags(write=False)
             object.__setattr__(self, name, value)
 
@@ -92,13 +104,23 @@ class Detections:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
+        passes = tuple(dict.fromkeys(name for p in parts for name in p.passes))
         return cls(
             xyxy=np.concatenate([p.xyxy for p in parts]),
             score=np.concatenate([p.score for p in parts]),
             landmarks=np.concatenate([p.landmarks for p in parts]),
             source=np.concatenate([p.source for p in parts]),
             track_id=np.concatenate([p.track_id for p in parts]),
+            passes=passes,
+            found_by=np.concatenate([p._found_by_columns(passes) for p in parts]),
         )
+
+    def _found_by_columns(self, passes: tuple[str, ...]) -> np.ndarray:
+        """``found_by`` laid out over ``passes`` (a superset of this one's)."""
+        columns = np.zeros((len(self), len(passes)), bool)
+        for i, name in enumerate(self.passes):
+            columns[:, passes.index(name)] = self.found_by[:, i]
+        return columns
 
     # -- array protocol -----------------------------------------------------------------
     def __len__(self) -> int:
@@ -113,6 +135,8 @@ class Detections:
             landmarks=self.landmarks[index],
             source=self.source[index],
             track_id=self.track_id[index],
+            passes=self.passes,
+            found_by=self.found_by[index],
         )
 
     def __eq__(self, other: object) -> bool:
@@ -124,6 +148,8 @@ class Detections:
             and np.array_equal(self.landmarks, other.landmarks, equal_nan=True)
             and np.array_equal(self.source, other.source)
             and np.array_equal(self.track_id, other.track_id)
+            and self.passes == other.passes
+            and np.array_equal(self.found_by, other.found_by)
         )
 
     def __repr__(self) -> str:
@@ -153,10 +179,14 @@ class Detections:
     def _replace(self, **changes: Any) -> Detections:
         fields = {
             "xyxy": self.xyxy, "score": self.score, "landmarks": self.landmarks,
-            "source": self.source, "track_id": self.track_id,
+            "source": self.source, "track_id": self.track_id, "passes": self.passes, "found_by": self.found_by,
         }
         fields.update(changes)
         return Detections(**fields)
+
+    def found_by_names(self, index: int) -> list[str]:
+        """The passes that saw face ``index`` (empty when it came from a single detector)."""
+        return [name for name, seen in zip(self.passes, self.found_by[index]) if seen]
 
     def above(self, threshold: float) -> Detections:
         """Only the detections scoring at least ``threshold``."""
@@ -236,6 +266,8 @@ class Detections:
                 record["landmarks"] = [[round(float(v), 2) for v in point] for point in self.landmarks[i]]
             if self.track_id[i] >= 0:
                 record["track_id"] = int(self.track_id[i])
+            if self.passes:
+                record["found_by"] = self.found_by_names(i)
             records.append(record)
         return records
 
@@ -243,6 +275,7 @@ class Detections:
     def from_records(cls, records: Sequence[dict[str, Any]]) -> Detections:
         if not records:
             return cls.empty()
+        passes = tuple(dict.fromkeys(name for r in records for name in r.get("found_by", ())))
         try:
             return cls(
                 xyxy=[r["box"] for r in records],
@@ -250,6 +283,8 @@ class Detections:
                 landmarks=[r.get("landmarks", np.full((5, 2), np.nan)) for r in records],
                 source=[r.get("source", "") for r in records],
                 track_id=[r.get("track_id", -1) for r in records],
+                passes=passes,
+                found_by=[[name in r.get("found_by", ()) for name in passes] for r in records],
             )
         except KeyError as missing:
             raise ConfigError(f"Detections.from_records: every record needs {missing}") from None

@@ -81,9 +81,61 @@ def load(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
             upright = _to_srgb(upright, opened.info.get("icc_profile"))
     except InputFileError:
         raise
+    except Image.DecompressionBombError:
+        raise InputFileError(f"{path}: its header claims more than {max_pixels:,} pixels (a decompression bomb, "
+                             "or a damaged file); refused") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise InputFileError(f"{path}: not a readable image ({error}); check the file is complete") from None
+        raise InputFileError(f"{path}: {_unreadable_because(path, error)}") from None
     return _normalise(path, upright, file_format, frames)
+
+
+def header_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) as the file's header states it, without decoding; None when the
+    file is not an image unseen can read."""
+    register_heif()
+    try:
+        with Image.open(path) as opened:
+            return opened.width, opened.height
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return None
+
+
+_CONTENT_SIGNATURES = (
+    (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (or an office document)"),
+    (b"\x1a\x45\xdf\xa3", "a Matroska/WebM video"), (b"RIFF", "a RIFF file (AVI video or WAV audio)"),
+    (b"ID3", "an MP3 audio file"), (b"OggS", "an Ogg audio/video file"), (b"\x7fELF", "a program"),
+)
+
+
+def describe_content(head: bytes) -> str | None:
+    """What a file whose first bytes are ``head`` is, when it is plainly not an image."""
+    if not head:
+        return "empty (0 bytes)"
+    if head[4:8] == b"ftyp" and head[8:12] not in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"heim"):
+        return "a video (MP4/MOV)"
+    for signature, kind in _CONTENT_SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "a text file" if all(c >= 32 or c in b"\t\n\r" for c in head) else None
+
+
+def _unreadable_because(path: Path, error: Exception) -> str:
+    try:
+        with path.open("rb") as file:
+            head = file.read(512)
+    except OSError as reading:
+        return f"cannot be read ({reading.strerror or reading})"
+    kind = describe_content(head)
+    if kind is not None:
+        return f"not an image: the file is {kind}"
+    return f"not a readable image ({error}); it may be truncated or damaged"
 
 
 def _normalise(path: Path, image: Image.Image, file_format: str, frames: int) -> LoadedImage:

@@ -32,6 +32,8 @@ class MetadataKind(str, Enum):
     DEVICE = "device"
     PERSON = "person"
     XMP = "xmp"
+    LOCATION = "location"
+    HISTORY = "editing history"
     IPTC = "iptc"
     TEXT = "text"
     COLOUR_PROFILE = "colour profile"
@@ -119,9 +121,9 @@ def exif_items(data: bytes, where: str) -> list[MetadataItem]:
     for tag, value in exif.items():
         if tag in _POINTERS:
             continue
-        kind = _IFD0_KINDS.get(tag, MetadataKind.EXIF)
-        items.append(MetadataItem(kind, f"{where}:{ExifTags.TAGS.get(tag, tag)}", _preview(value),
-                                  tag not in _HARMLESS_EXIF))
+        name = f"{where}:{ExifTags.TAGS.get(tag, tag)}"
+        kind, identifying = _exif_field(_IFD0_KINDS, tag, name)
+        items.append(MetadataItem(kind, name, _preview(value), identifying))
     for ifd, label in ((ExifTags.IFD.Exif, "Exif"), (ExifTags.IFD.GPSInfo, "GPS"), (ExifTags.IFD.IFD1, "IFD1")):
         try:
             entries = exif.get_ifd(ifd)
@@ -139,40 +141,168 @@ def exif_items(data: bytes, where: str) -> list[MetadataItem]:
             elif tag == 37500:
                 items.append(MetadataItem(MetadataKind.MAKER_NOTE, name, f"<{len(value)} bytes>", True))
             else:
-                items.append(MetadataItem(_EXIF_KINDS.get(tag, MetadataKind.EXIF), name, _preview(value),
-                                          tag not in _HARMLESS_EXIF))
+                kind, identifying = _exif_field(_EXIF_KINDS, tag, name)
+                items.append(MetadataItem(kind, name, _preview(value), identifying))
     return items
+
+
+def _exif_field(kinds: dict[int, MetadataKind], tag: int, name: str) -> tuple[MetadataKind, bool]:
+    """(kind, identifying) of an EXIF tag: its known kind, else what its name says."""
+    if tag in _HARMLESS_EXIF:
+        return MetadataKind.EXIF, False
+    if tag in kinds:
+        return kinds[tag], True
+    kind, identifying = classify_field(name)
+    return (MetadataKind.EXIF if kind is MetadataKind.OTHER else kind), identifying
+
+
+# -- what a named field says -------------------------------------------------------------
+_FIELD_KINDS = (  # (kind, lower-case fragments of field names), first match wins
+    (MetadataKind.HISTORY, ("history", "stevt:", "derivedfrom", "ingredients", "pantry")),
+    (MetadataKind.SERIAL, ("serial", "documentid", "instanceid", "uniqueid", "imageuniqueid")),
+    (MetadataKind.GPS, ("gps",)),
+    (MetadataKind.LOCATION, ("location", "city", "country", "state", "province", "sublocation", "worldregion",
+                             "address", "ciadr", "postal")),
+    (MetadataKind.PERSON, ("creator", "author", "artist", "by-line", "owner", "rights", "copyright", "credit",
+                           "contact", "email", "ciemail", "phone", "citel", "ciurl", "photographer", "person",
+                           "writer", "captionwriter", "source", "name")),
+    (MetadataKind.DEVICE, ("make", "model", "lens", "camera", "hostcomputer", "device")),
+    (MetadataKind.TEXT, ("description", "caption", "title", "subject", "keyword", "headline", "instructions",
+                         "comment", "event", "label", "objectname", "usercomment", "transmissionreference")),
+)
+_HARMLESS_FIELDS = (  # settings of the picture itself: they say nothing of who, where, when or with what
+    "orientation", "resolution", "colorspace", "colormode", "iccprofile", "pixel", "bitspersample", "rating",
+    "exposure", "fnumber", "aperture", "iso", "focal", "flash", "whitebalance", "metering", "shutter",
+    "brightness", "contrast", "saturation", "sharpness", "scenecapture", "sensing", "lightsource", "gain",
+    "crs:", "compression", "creatortool", "software", "ycbcr", "componentsconfiguration", "digitalzoom",
+    "exifversion", "flashpixversion", "interoperability", "imagewidth", "imagelength", "imageheight",
+    "scenetype", "filesource", "customrendered", "gamma", "subjectdistancerange", "sensitivitytype",
+    "recommendedexposureindex", "planarconfiguration", "photometric", "samplesperpixel", "jpeginterchange",
+    "originatingprogram", "programversion",
+)
+
+
+def classify_field(name: str) -> tuple[MetadataKind, bool]:
+    """What a metadata field of this name holds, and whether it can identify a person, a
+    place, a time or a device (settings of the picture itself, or the editing software's
+    name, cannot). Dates count: with the place, a time narrows down who was there."""
+    lower = name.lower()
+    leaf = lower.rsplit("/", 1)[-1]
+    if any(fragment in leaf for fragment in _HARMLESS_FIELDS) and "history" not in lower:
+        return MetadataKind.OTHER, False
+    if any(fragment in lower for fragment in ("date", "time", ":when")) and "exposuretime" not in lower:
+        return MetadataKind.DATE, True
+    for kind, fragments in _FIELD_KINDS:
+        if any(fragment in lower for fragment in fragments):
+            return kind, True
+    return MetadataKind.OTHER, True  # a field we cannot name: assume the worst
 
 
 # -- XMP, IPTC, ICC -----------------------------------------------------------------------
+_XMP_PREFIXES = {
+    "http://purl.org/dc/elements/1.1/": "dc", "http://ns.adobe.com/xap/1.0/": "xmp",
+    "http://ns.adobe.com/xap/1.0/mm/": "xmpMM", "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#": "stEvt",
+    "http://ns.adobe.com/xap/1.0/sType/ResourceRef#": "stRef", "http://ns.adobe.com/xap/1.0/rights/": "xmpRights",
+    "http://ns.adobe.com/photoshop/1.0/": "photoshop", "http://ns.adobe.com/exif/1.0/": "exif",
+    "http://ns.adobe.com/tiff/1.0/": "tiff", "http://ns.adobe.com/exif/1.0/aux/": "aux",
+    "http://ns.adobe.com/camera-raw-settings/1.0/": "crs", "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/": "Iptc4xmpCore",
+    "http://iptc.org/std/Iptc4xmpExt/2008-02-29/": "Iptc4xmpExt", "http://cipa.jp/exif/1.0/": "exifEX",
+    "http://www.w3.org/XML/1998/namespace": "xml",
+}
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XMP_PROPERTY = re.compile(rb'([A-Za-z][\w.-]*):([A-Za-z][\w.-]*)\s*=\s*"([^"]*)"|<([A-Za-z][\w.-]*):([A-Za-z][\w.-]*)>([^<]+)<')
-_XMP_SKIP = {b"xmlns", b"x", b"rdf", b"xml"}
+_XMP_SKIP = {"xmlns", "x", "rdf", "xml"}
+
+
+def _xmp_name(tag: str) -> str:
+    """``{namespace}local`` as ``prefix:local``."""
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        prefix = _XMP_PREFIXES.get(namespace) or namespace.rstrip("/#").rsplit("/", 1)[-1]
+        return f"{prefix}:{local}"
+    return tag
+
+
+def _xmp_properties(data: bytes) -> list[tuple[str, str]]:
+    """(prefix:name, value) of every property with a value, lists joined by "; " and
+    structures (history events, locations) flattened into their own fields."""
+    from xml.etree import ElementTree
+
+    if b"<!ENTITY" in data or b"<!DOCTYPE" in data:
+        raise ValueError("XMP with a document type (refused: entity expansion)")
+    text = data[data.find(b"<x:xmpmeta"):] if b"<x:xmpmeta" in data else data
+    end = text.rfind(b"</x:xmpmeta>")
+    root = ElementTree.fromstring(text[:end + len(b"</x:xmpmeta>")] if end >= 0 else text)
+    found: list[tuple[str, str]] = []
+    containers = {f"{{{_RDF}}}{name}" for name in ("Bag", "Seq", "Alt")}
+
+    def structural(tag: str) -> bool:
+        return tag.startswith(f"{{{_RDF}}}") or tag == "{adobe:ns:meta/}xmpmeta"
+
+    def visit(element, path: str) -> None:
+        for key, value in element.attrib.items():
+            name = _xmp_name(key)
+            if not name.startswith(("rdf:", "xml:")) and value.strip():
+                found.append((f"{path}{name}", value.strip()))
+        if structural(element.tag):
+            for child in element:
+                visit(child, path)
+            return
+        full = f"{path}{_xmp_name(element.tag)}"
+        listed = [item for child in element if child.tag in containers for item in child]
+        plain = [item.text.strip() for item in listed if item.text and item.text.strip() and not len(item)]
+        if plain:
+            found.append((full, "; ".join(plain)))
+        elif element.text and element.text.strip() and not len(element):
+            found.append((full, element.text.strip()))
+        for item in listed:
+            if len(item) or item.attrib:
+                visit(item, f"{full}/")
+        for child in element:
+            if child.tag not in containers:
+                visit(child, f"{full}/")
+
+    visit(root, "")
+    return found
+
+
+def _xmp_properties_by_pattern(data: bytes) -> list[tuple[str, str]]:
+    """The same from a damaged packet, property by property."""
+    found = []
+    for match in _XMP_PROPERTY.finditer(data):
+        prefix, name, value = (match.group(1, 2, 3) if match.group(1) else match.group(4, 5, 6))
+        if prefix.decode() not in _XMP_SKIP and value.strip():
+            found.append((f"{prefix.decode()}:{name.decode()}", value.decode("utf-8", "replace").strip()))
+    return found
 
 
 def xmp_items(data: bytes, where: str) -> list[MetadataItem]:
-    items = [MetadataItem(MetadataKind.XMP, where, f"<{len(data)} bytes>", True)]
-    for match in _XMP_PROPERTY.finditer(data):
-        prefix, name, value = (match.group(1, 2, 3) if match.group(1) else match.group(4, 5, 6))
-        if prefix in _XMP_SKIP or not value.strip():
-            continue
-        label = f"{prefix.decode()}:{name.decode()}"
-        kind = (MetadataKind.GPS if b"GPS" in name else MetadataKind.SERIAL if b"Serial" in name
-                else MetadataKind.DATE if b"Date" in name else MetadataKind.XMP)
-        items.append(MetadataItem(kind, f"{where}:{label}", _preview(value), True))
-    return items
+    """The XMP packet and each property in it (creator, keywords, location, history, ...)."""
+    try:
+        properties = _xmp_properties(data)
+    except (ValueError, SyntaxError):  # ElementTree.ParseError is a SyntaxError
+        properties = _xmp_properties_by_pattern(data)
+    items = []
+    for name, value in properties:
+        kind, identifying = classify_field(name)
+        items.append(MetadataItem(kind, f"{where}:{name}", _preview(value), identifying))
+    return [MetadataItem(MetadataKind.XMP, where, f"<{len(data)} bytes, {len(items)} properties>",
+                         any(item.identifying for item in items) or not items)] + items
 
 
 _IPTC_NAMES = {
-    5: "ObjectName", 25: "Keywords", 55: "DateCreated", 60: "TimeCreated", 80: "By-line",
+    5: "ObjectName", 7: "EditStatus", 10: "Urgency", 15: "Category", 20: "SupplementalCategory",
+    25: "Keywords", 40: "SpecialInstructions", 55: "DateCreated", 60: "TimeCreated", 62: "DigitalCreationDate",
+    63: "DigitalCreationTime", 65: "OriginatingProgram", 70: "ProgramVersion", 80: "By-line",
     85: "By-lineTitle", 90: "City", 92: "Sub-location", 95: "Province-State", 100: "CountryCode",
-    101: "Country", 105: "Headline", 110: "Credit", 115: "Source", 116: "CopyrightNotice",
-    118: "Contact", 120: "Caption-Abstract", 122: "Writer-Editor",
+    101: "Country", 103: "OriginalTransmissionReference", 105: "Headline", 110: "Credit", 115: "Source",
+    116: "CopyrightNotice", 118: "Contact", 120: "Caption-Abstract", 122: "Writer-Editor",
 }
 
 
 def iptc_items(data: bytes, where: str) -> list[MetadataItem]:
     """Items of IPTC-IIM records (``0x1C record dataset length value`` ...)."""
-    items = [MetadataItem(MetadataKind.IPTC, where, f"<{len(data)} bytes>", True)]
+    items = []
     position = 0
     while position + 5 <= len(data) and data[position] == 0x1C:
         record, dataset, length = data[position + 1], data[position + 2], struct.unpack(">H", data[position + 3:position + 5])[0]
@@ -180,9 +310,10 @@ def iptc_items(data: bytes, where: str) -> list[MetadataItem]:
         position += 5 + length
         if record == 2 and dataset != 0:
             name = _IPTC_NAMES.get(dataset, f"2:{dataset}")
-            kind = MetadataKind.DATE if "Date" in name or "Time" in name else MetadataKind.IPTC
-            items.append(MetadataItem(kind, f"{where}:{name}", _preview(value), True))
-    return items
+            kind, identifying = classify_field(name)
+            items.append(MetadataItem(kind, f"{where}:{name}", _preview(value), identifying))
+    return [MetadataItem(MetadataKind.IPTC, where, f"<{len(data)} bytes, {len(items)} fields>",
+                         any(item.identifying for item in items) or not items)] + items
 
 
 def photoshop_items(data: bytes, where: str) -> list[MetadataItem]:

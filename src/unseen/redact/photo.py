@@ -8,13 +8,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from unseen.errors import ConfigError
+from unseen.errors import ConfigError, ModelUnavailableError
 from unseen.faces.detectors.base import check_threshold
 from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig
 from unseen.faces.types import Detections
 from unseen.media.image import JPEG_QUALITY, LoadedImage, OutputFormat, decode, encode, output_format_for
-from unseen.redact.cover import CoverConfig, cover
-from unseen.redact.verify import Recognizers, Verification, VerifyConfig, check_same_size, verify_redaction
+from unseen.redact.cover import CoverConfig, CoverStyle, cover
+from unseen.redact.record import FaceRecord, rounded_box
+from unseen.redact.verify import Recognizers, Reuse, Verification, VerifyConfig, check_same_size, verify_redaction
 
 DEFAULT_THRESHOLD = Ensemble.default_threshold
 REVIEW_BELOW = 0.5
@@ -105,23 +106,30 @@ class PhotoRedaction:
                 reasons.append(f"{len(self.verification.exposed)} clear face(s) left uncovered")
             if self.verification.matched.any():
                 reasons.append(f"{int(self.verification.matched.sum())} covered face(s) still matched by a recognizer")
+            if self.verification.unfilled.any():
+                reasons.append(f"{int(self.verification.unfilled.sum())} cover(s) not solid in the output")
             if len(self.verification.candidates):
-                reasons.append(f"{len(self.verification.candidates)} possible face(s) left uncovered")
+                reasons.append(f"{len(self.verification.candidates)} possible face(s) left uncovered, at "
+                               + places(self.verification.candidates))
         return reasons
 
-    def faces_record(self) -> list[dict]:
+    def face_records(self, *, chosen_by: str = "detector") -> tuple[FaceRecord, ...]:
         """Per face: the detected box, the covered box, score, the passes that found it, review flag."""
-        records = []
-        for face, region, score, source, review in zip(
-                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.faces.source, self.review):
-            records.append({
-                "box": [round(float(v), 1) for v in face],
-                "covered_box": [round(float(v), 1) for v in region],
-                "score": round(float(score), 4),
-                "found_by": str(source).split(","),
-                "review": bool(review),
-            })
-        return records
+        return tuple(
+            FaceRecord(box=rounded_box(face), covered_box=rounded_box(region), score=round(float(score), 4),
+                       found_by=tuple(self.faces.found_by_names(index) or [str(self.faces.source[index])]),
+                       review=bool(review), chosen_by=chosen_by)
+            for index, (face, region, score, review) in enumerate(zip(
+                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.review)))
+
+
+PLACES_LISTED = 5
+
+
+def places(found: Detections) -> str:
+    """Where the first few boxes are, as a person would look for them: ``x, y (w x h px)``."""
+    shown = [f"{x:.0f}, {y:.0f} ({w:.0f} x {h:.0f} px)" for x, y, w, h in found.xywh[:PLACES_LISTED]]
+    return "; ".join(shown) + (f"; and {len(found) - PLACES_LISTED} more" if len(found) > PLACES_LISTED else "")
 
 
 class Redactor:
@@ -131,6 +139,7 @@ class Redactor:
         self.config = config or RedactConfig()
         self.detector = Ensemble(self.config.detector)
         self._recognizers: Recognizers | None = None
+        self._independent = None
 
     @property
     def recognizers(self) -> Recognizers:
@@ -138,8 +147,28 @@ class Redactor:
             self._recognizers = Recognizers(self.config.verification.embedders)
         return self._recognizers
 
+    @property
+    def independent(self):
+        """The second detector verification uses (None when turned off or not installed)."""
+        name = self.config.verification.independent
+        if self._independent is None and name is not None:
+            from unseen.faces.registry import build_detector
+
+            try:
+                self._independent = build_detector(name)
+            except ModelUnavailableError:
+                self._independent = False
+        return self._independent or None
+
     def find_faces(self, rgb: np.ndarray) -> Detections:
         return self.detector.detect(rgb, threshold=self.config.threshold)
+
+    def _candidates(self, rgb: np.ndarray) -> Detections:
+        """Every face the detector sees at the lower of the covering and verification
+        thresholds: the covered ones and those verification must account for."""
+        lowest = min(self.config.threshold, self.config.verification.threshold) if self.config.verify \
+            else self.config.threshold
+        return self.detector.detect(rgb, threshold=lowest)
 
     def redact(self, image: LoadedImage, *, rng: np.random.Generator,
                file_format: OutputFormat | None = None, faces: Detections | None = None) -> PhotoRedaction:
@@ -149,7 +178,13 @@ class Redactor:
         ``faces`` replaces detection with boxes a person chose (the review page: detected
         boxes kept, removed or added); they are covered and verified exactly the same way.
         """
-        faces = self.find_faces(image.rgb) if faces is None else faces
+        reuse = None
+        if faces is None:
+            candidates = self._candidates(image.rgb)
+            faces = candidates.above(self.config.threshold)
+            solid = self.config.cover.style is CoverStyle.SOLID
+            reuse = Reuse(candidates=candidates.above(self.config.verification.threshold),
+                          fill_colour=self.config.cover.colour if solid else None)
         covered = cover(image.rgb, faces, config=self.config.cover, alpha=image.alpha, rng=rng)
         chosen = file_format or self.config.output_format or output_format_for(image.format)
         data = encode(covered.rgb, alpha=covered.alpha, file_format=chosen, quality=self.config.quality)
@@ -158,7 +193,8 @@ class Redactor:
             published, _ = decode(data)
             verification = verify_redaction(
                 original=image.rgb, redacted=published, faces=faces, detector=self.detector,
-                config=self.config.verification, recognizers=self.recognizers)
+                config=self.config.verification, recognizers=self.recognizers, independent=self.independent,
+                reuse=reuse)
         return PhotoRedaction(
             rgb=covered.rgb, alpha=covered.alpha, faces=faces, regions=covered.regions,
             review=faces.score < self.config.review_below, data=data, file_format=chosen,
@@ -171,7 +207,7 @@ class Redactor:
         faces = self.find_faces(original.rgb)
         verification = verify_redaction(
             original=original.rgb, redacted=redacted.rgb, faces=faces, detector=self.detector,
-            config=self.config.verification, recognizers=self.recognizers)
+            config=self.config.verification, recognizers=self.recognizers, independent=self.independent)
         return faces, verification
 
 

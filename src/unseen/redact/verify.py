@@ -1,19 +1,27 @@
 """Residual risk of a redacted image: can a face still be found, or still be matched?
 
-Two checks, on the pixels a reader of the output file will see:
+Checks on the pixels a reader of the output file will see:
 
-1. Re-detection: the detector runs again on the output at a *lower* threshold than the one
-   used for covering. A detection over a face that was covered means the cover failed
-   (``redetected``), unless all it sees is flat fill (``on_fill``: the detector answering
-   to a head's outline around a solid box). One anywhere else is a face left bare
-   (``exposed``) when it scores like a clear face, else a possible face for a person to
-   review (``candidates``).
-2. Re-identification: each recognizer embeds every covered face twice, from the original and
-   from the output, at the same place and with the same landmarks (an attacker who knows
-   where the face was); a similarity at or above the recognizer's customary threshold is a
-   match, unless the recognizer "matches" the face to a blank grey region just as well (it
-   cannot tell anything there). Faces smaller than ``min_face_px`` are left to
-   re-detection: recognizers are not meaningful on them.
+1. Re-detection by the covering detector at a *lower* threshold than covering used. A
+   detection over a covered face means the cover failed (``redetected``), unless all it
+   sees is flat fill (``on_fill``: the detector answering to a head's outline around a
+   solid box). One anywhere else is a face left bare (``exposed``) when it scores like a
+   clear face, else a possible face for a person to review (``candidates``).
+   After a redaction the output differs from the original only where it was covered, so
+   the detector runs again only around the covered faces, and bare faces elsewhere are
+   the original's own detections at the lower threshold (`Reuse`); for a file made by any
+   other tool it runs on the whole output.
+2. Re-detection by an independent detector (MTCNN), so the check is not blind exactly
+   where the covering detector was: it runs on the whole output (downscaled to at most
+   ``independent_max_pixels``).
+3. The covers themselves: a solid cover must still be its fill colour in the output. A
+   solid fill carries nothing of the face, so recognizers have nothing to match there;
+   they are needed for mosaic and blur, and for files of other tools: each recognizer
+   embeds every covered face twice, from the original and from the output, at the same
+   place and with the same landmarks (an attacker who knows where the face was); a
+   similarity at or above its customary threshold is a match, unless the recognizer
+   "matches" the face to a blank region just as well (it matches on the surroundings).
+   Faces smaller than ``min_face_px`` are left to re-detection.
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ from unseen.faces.detectors.base import Detector, check_rgb_image, check_thresho
 from unseen.faces.types import Detections, box_iou
 
 DEFAULT_EMBEDDERS = ("dlib", "facenet")
+FILL_TOLERANCE = 24
+"""A solid cover's pixel may differ from the fill colour by this much after compression."""
+FILLED_SHARE = 0.98
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,11 @@ class VerifyConfig:
         whose centre lies inside that face's box) is a re-detection of it.
     exposed_above: a detection away from the covered faces scoring at least this is a face
         left bare (a failure); lower ones are only flagged for review.
+    independent: a second detector (registry name) that looks at the whole output; None
+        turns it off. independent_threshold: its score for a face; independent_exposed_above:
+        a face it alone finds away from the covers fails the file from this score (lower: review).
+    independent_max_pixels: it runs on a copy of the output at most this large.
+    context: re-detection around covered faces looks this many face sizes beyond each one.
     """
 
     threshold: float = 0.15
@@ -49,14 +65,32 @@ class VerifyConfig:
     min_face_px: int = 20
     overlap_iou: float = 0.3
     exposed_above: float = 0.5
+    independent: str | None = "mtcnn"
+    independent_threshold: float = 0.9
+    independent_exposed_above: float = 0.97
+    independent_max_pixels: int = 2_000_000
+    context: float = 1.0
 
     def __post_init__(self) -> None:
-        check_threshold(self.threshold, "VerifyConfig.threshold")
-        check_threshold(self.exposed_above, "VerifyConfig.exposed_above")
-        check_threshold(self.overlap_iou, "VerifyConfig.overlap_iou")
+        for name in ("threshold", "exposed_above", "overlap_iou", "independent_threshold", "independent_exposed_above"):
+            check_threshold(getattr(self, name), f"VerifyConfig.{name}")
         if self.min_face_px < 1:
             raise ConfigError(f"VerifyConfig.min_face_px: expected a positive size, got {self.min_face_px}")
+        if self.independent_max_pixels < 10_000 or self.context < 0:
+            raise ConfigError("VerifyConfig: independent_max_pixels must be at least 10,000 and context at least 0, "
+                              f"got {self.independent_max_pixels} and {self.context}")
         object.__setattr__(self, "embedders", tuple(self.embedders))
+
+
+@dataclass(frozen=True, eq=False)
+class Reuse:
+    """What a redaction already knows, so verification need not look again where the output
+    equals the original: ``candidates`` are the original's detections scoring at least the
+    verification threshold (covered or not), found by ``detector_name``; ``fill_colour``
+    is the solid cover's colour (None for mosaic and blur)."""
+
+    candidates: Detections
+    fill_colour: tuple[int, int, int] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,9 +100,13 @@ class Verification:
     redetected: detections on the output over a covered face (the cover failed).
     exposed: confident detections away from every covered face (a face left bare).
     candidates: weaker detections away from every covered face (review them).
-    embedders: the recognizers that ran; unavailable: those not installed.
     on_fill: detections over a covered face that see nothing but flat fill (a head's
         outline around a solid cover): recorded, not a failure, as no face pixel is left.
+    detector / independent: the names of the detectors that looked (independent: None when
+        none did); reused: True when bare faces were taken from the original's detections.
+    unfilled: (faces,) True where a solid cover is not its fill colour in the output; empty
+        when the covers are not solid.
+    embedders: the recognizers that ran; unavailable: those not installed.
     similarity: (faces, embedders) similarity of each face's original and covered region,
         NaN where a face was too small to compare or the recognizer was uninformative.
     uninformative: (faces, embedders) the recognizer matched the face to a blank region too.
@@ -85,6 +123,11 @@ class Verification:
     uninformative: np.ndarray
     match_threshold: np.ndarray
     unavailable: tuple[str, ...] = field(default=())
+    detector: str = ""
+    independent: str | None = None
+    reused: bool = False
+    unfilled: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    faces: int = 0
 
     @property
     def matched(self) -> np.ndarray:
@@ -100,25 +143,38 @@ class Verification:
 
     @property
     def passed(self) -> bool:
-        """No covered face was re-detected or matched, and no clear face was left bare."""
-        return len(self.redetected) == 0 and len(self.exposed) == 0 and not self.matched.any()
+        """No covered face was re-detected, left unfilled or matched, and no clear face was
+        left bare: nothing these checks can see (see `checks`)."""
+        return (len(self.redetected) == 0 and len(self.exposed) == 0 and not self.matched.any()
+                and not self.unfilled.any())
 
-    def to_record(self) -> dict:
-        """JSON-ready summary: boxes and scores only, never pixels or templates."""
-        return {
-            "passed": self.passed,
-            "threshold": self.threshold,
-            "redetected": self.redetected.to_records(),
-            "exposed": self.exposed.to_records(),
-            "candidates": self.candidates.to_records(),
-            "on_fill": self.on_fill.to_records(),
-            "embedders": list(self.embedders),
-            "unavailable": list(self.unavailable),
-            "faces_compared": int(self.compared.sum()),
-            "uninformative": {name: int(self.uninformative[:, i].sum()) for i, name in enumerate(self.embedders)},
-            "faces_matched": [int(i) for i in np.flatnonzero(self.matched)],
-            "closest_to_match": self.closest_to_match(),
-        }
+    def checks(self) -> list[str]:
+        """What was checked, in words: the limits of a pass (it is no proof that no face is left)."""
+        detectors = f"{self.detector} at {self.threshold:g}" + (f" and {self.independent}" if self.independent else "")
+        where = ("around the covered faces (elsewhere the output is the original, searched when it was covered)"
+                 if self.reused else "on the whole output")
+        checks = [f"faces re-detected by {detectors} {where}"]
+        if len(self.unfilled):
+            checks.append(f"{self.faces} solid cover(s) still solid in the output (a solid fill carries nothing of "
+                          "the face, so recognizers were not needed)")
+        if self.embedders:
+            checks.append(f"{int(self.compared.sum())} covered face(s) compared with the original by "
+                          f"{' and '.join(self.embedders)}")
+        return checks
+
+    def statement(self) -> str:
+        """One sentence a person can rely on: what was found, and by which checks."""
+        found = []
+        if len(self.redetected):
+            found.append(f"{len(self.redetected)} covered face(s) re-detected")
+        if self.unfilled.any():
+            found.append(f"{int(self.unfilled.sum())} cover(s) not solid in the output")
+        if self.matched.any():
+            found.append(f"{int(self.matched.sum())} covered face(s) still matched by a recognizer")
+        if len(self.exposed):
+            found.append(f"{len(self.exposed)} clear face(s) left bare")
+        outcome = "; ".join(found) if found else "no face found"
+        return f"{outcome} ({'; '.join(self.checks())})"
 
     def closest_to_match(self) -> dict[str, float | None]:
         """Per recognizer, the highest similarity minus its match threshold over all faces
@@ -134,7 +190,7 @@ class Verification:
 class Recognizers:
     """The recognizers verification uses, built once and reused for every image."""
 
-    def __init__(self, names: tuple[str, ...]) -> None:
+    def __init__(self, names: tuple[str, ...] = ()) -> None:
         from unseen.faces.registry import build_embedder
 
         self.names: list[str] = []
@@ -200,39 +256,148 @@ def _similarity_threshold(model: object) -> float:
 
 
 def verify_redaction(*, original: np.ndarray, redacted: np.ndarray, faces: Detections, detector: Detector,
-                     config: VerifyConfig | None = None, recognizers: Recognizers | None = None) -> Verification:
+                     config: VerifyConfig | None = None, recognizers: Recognizers | None = None,
+                     independent: Detector | None = None, reuse: Reuse | None = None) -> Verification:
     """Check ``redacted`` against ``original`` (both upright RGB of the same size), where
     ``faces`` are the faces that were to be hidden, in ``original``'s pixels.
 
-    ``recognizers`` defaults to building ``config.embedders``; pass one `Recognizers` to
-    reuse the models over many images.
+    ``independent`` is the second detector (None: none looks). ``reuse`` is what a redaction
+    already found (see `Reuse`): re-detection then runs only around the covered faces, and a
+    solid cover is checked for its colour instead of by recognizers. ``recognizers``
+    defaults to building ``config.embedders``; pass one `Recognizers` to reuse the models.
     """
     config = config or VerifyConfig()
     original, redacted = check_same_size(original, redacted)
-    found = detector.detect(redacted, threshold=config.threshold)
-    over_faces = _over_faces(found, faces, config.overlap_iou)
-    on_fill = over_faces & (_share_on_flat_fill(found, original, redacted) >= ON_FILL_SHARE)
-    clear = found.score >= config.exposed_above
+    if reuse is None:
+        found = _with_flat_fill(detector.detect(redacted, threshold=config.threshold), original, redacted, faces,
+                                config)
+        bare = found.away
+    else:
+        found = _redetected_around(faces, original, redacted, detector, config)
+        bare = reuse.candidates[~_over_faces(reuse.candidates, faces, config.overlap_iou)]
+    second = (_with_flat_fill(_independent_detections(independent, redacted, config), original, redacted, faces,
+                              config) if independent is not None else _Found.nothing())
+    novel = second.away[~_over_faces(second.away, bare, config.overlap_iou)]
+    unfilled = (_unfilled(redacted, faces, reuse.fill_colour)
+                if reuse is not None and reuse.fill_colour is not None else np.zeros(0, bool))
+    if reuse is not None and reuse.fill_colour is not None:
+        recognizers = _NO_RECOGNIZERS
     recognizers = recognizers if recognizers is not None else Recognizers(config.embedders)
-    comparable = np.minimum(faces.width, faces.height) >= config.min_face_px if len(faces) else np.zeros(0, bool)
-    similarity = np.full((len(faces), len(recognizers.names)), np.nan)
-    uninformative = np.zeros(similarity.shape, dtype=bool)
-    if comparable.any():
-        similarity[comparable], uninformative[comparable] = recognizers.compare(original, redacted, faces[comparable])
+    similarity, uninformative = _similarities(recognizers, original, redacted, faces, config)
     return Verification(
         threshold=config.threshold,
-        redetected=found[over_faces & ~on_fill],
-        exposed=found[~over_faces & clear],
-        candidates=found[~over_faces & ~clear],
-        on_fill=found[on_fill],
-        embedders=tuple(recognizers.names),
-        similarity=similarity,
-        uninformative=uninformative,
+        redetected=Detections.merge([found.over, second.over]),
+        exposed=Detections.merge([bare[bare.score >= config.exposed_above],
+                                  novel[novel.score >= config.independent_exposed_above]]),
+        candidates=Detections.merge([bare[bare.score < config.exposed_above],
+                                     novel[novel.score < config.independent_exposed_above]]),
+        on_fill=Detections.merge([found.on_fill, second.on_fill]),
+        embedders=tuple(recognizers.names), similarity=similarity, uninformative=uninformative,
         match_threshold=np.asarray(recognizers.thresholds, dtype=np.float64),
-        unavailable=tuple(recognizers.unavailable),
+        unavailable=tuple(recognizers.unavailable), detector=getattr(detector, "name", "detector"),
+        independent=getattr(independent, "name", None) if independent is not None else None,
+        reused=reuse is not None, unfilled=unfilled, faces=len(faces),
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _Found:
+    """One detector's detections on the output, sorted by where they lie."""
+
+    over: Detections  # over a covered face, seeing more than flat fill
+    on_fill: Detections  # over a covered face, seeing only flat fill
+    away: Detections  # away from every covered face
+
+    @classmethod
+    def nothing(cls) -> _Found:
+        return cls(Detections.empty(), Detections.empty(), Detections.empty())
+
+
+def _with_flat_fill(found: Detections, original: np.ndarray, redacted: np.ndarray, faces: Detections,
+                    config: VerifyConfig) -> _Found:
+    over = _over_faces(found, faces, config.overlap_iou)
+    on_fill = over & (_share_on_flat_fill(found, original, redacted) >= ON_FILL_SHARE)
+    return _Found(over=found[over & ~on_fill], on_fill=found[on_fill], away=found[~over])
+
+
+def _redetected_around(faces: Detections, original: np.ndarray, redacted: np.ndarray, detector: Detector,
+                       config: VerifyConfig) -> _Found:
+    """Detections over the covered faces, found by running ``detector`` on windows of the
+    output around them (with `VerifyConfig.context` face sizes of surroundings)."""
+    height, width = redacted.shape[:2]
+    parts = []
+    for x1, y1, x2, y2 in context_windows(faces, width=width, height=height, context=config.context):
+        found = detector.detect(np.ascontiguousarray(redacted[y1:y2, x1:x2]), threshold=config.threshold)
+        near = _over_faces(found, faces.shifted(-x1, -y1), config.overlap_iou)
+        found = found[near]
+        on_fill = _share_on_flat_fill(found, original[y1:y2, x1:x2], redacted[y1:y2, x1:x2]) >= ON_FILL_SHARE
+        parts.append((found[~on_fill].shifted(x1, y1), found[on_fill].shifted(x1, y1)))
+    over = Detections.merge([p[0] for p in parts])
+    return _Found(over=over.nms(0.5), on_fill=Detections.merge([p[1] for p in parts]).nms(0.5),
+                  away=Detections.empty())
+
+
+def context_windows(faces: Detections, *, width: int, height: int, context: float) -> list[tuple[int, int, int, int]]:
+    """Integer windows ``x1, y1, x2, y2`` holding every face box grown by ``context`` times
+    its larger side (at least 32 px) on each side; overlapping windows are merged."""
+    if len(faces) == 0:
+        return []
+    side = np.maximum(np.maximum(faces.width, faces.height) * context, 32.0)[:, None]
+    grown = np.concatenate([faces.xyxy[:, :2] - side, faces.xyxy[:, 2:] + side], axis=1)
+    windows = [list(box) for box in np.clip(grown, 0, [width, height, width, height]).round().astype(int)]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(windows)):
+            for j in range(i + 1, len(windows)):
+                a, b = windows[i], windows[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    windows[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del windows[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(w) for w in windows if w[2] > w[0] and w[3] > w[1]]
+
+
+def _independent_detections(independent: Detector, redacted: np.ndarray, config: VerifyConfig) -> Detections:
+    """The second detector's faces on the output, on a copy at most `independent_max_pixels` large."""
+    height, width = redacted.shape[:2]
+    scale = min(1.0, (config.independent_max_pixels / (height * width)) ** 0.5)
+    if scale == 1.0:
+        return independent.detect(redacted, threshold=config.independent_threshold)
+    small = cv2.resize(redacted, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    found = independent.detect(small, threshold=config.independent_threshold)
+    return found.scaled(width / small.shape[1], height / small.shape[0])
+
+
+def _unfilled(redacted: np.ndarray, faces: Detections, colour: tuple[int, int, int]) -> np.ndarray:
+    """(faces,) True where less than `FILLED_SHARE` of a face box is the fill colour."""
+    height, width = redacted.shape[:2]
+    boxes = np.round(faces.clipped(width, height).xyxy).astype(int) if len(faces) else np.zeros((0, 4), int)
+    target = np.asarray(colour, np.int16)
+    unfilled = np.zeros(len(faces), bool)
+    for i, (x1, y1, x2, y2) in enumerate(boxes):
+        region = redacted[y1:y2, x1:x2].astype(np.int16)
+        if region.size:
+            close = (np.abs(region - target).max(axis=2) <= FILL_TOLERANCE).mean()
+            unfilled[i] = close < FILLED_SHARE
+    return unfilled
+
+
+def _similarities(recognizers: Recognizers, original: np.ndarray, redacted: np.ndarray, faces: Detections,
+                  config: VerifyConfig) -> tuple[np.ndarray, np.ndarray]:
+    comparable = np.minimum(faces.width, faces.height) >= config.min_face_px if len(faces) else np.zeros(0, bool)
+    similarity = np.full((len(faces), len(recognizers.names)), np.nan)
+    uninformative = np.zeros(similarity.shape, dtype=bool)
+    if comparable.any() and recognizers.names:
+        similarity[comparable], uninformative[comparable] = recognizers.compare(original, redacted, faces[comparable])
+    return similarity, uninformative
+
+
+_NO_RECOGNIZERS = Recognizers()
 ON_FILL_SHARE = 0.9
 FLAT_STD = 3.0
 CHANGED = 8

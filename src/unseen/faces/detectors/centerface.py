@@ -146,25 +146,22 @@ class CenterFace:
         new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
         resized = image if (new_w, new_h) == (width, height) else cv2.resize(
             image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        tiles = [self._detect_tile(resized, x, y, threshold) for x, y in self._tile_origins(new_w, new_h)]
+        tiles = [self._detect_tile(resized, window, threshold) for window in self._tile_windows(new_w, new_h)]
         found = Detections.merge(tiles).nms(self.config.nms_iou) if len(tiles) > 1 else tiles[0]
         return found.scaled(width / new_w, height / new_h)
 
-    def _tile_origins(self, width: int, height: int) -> list[tuple[int, int]]:
-        step = self.config.tile - self.config.tile_overlap
+    def _tile_windows(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
+        """``(x0, y0, w, h)`` of each tile: as few tiles as fit in `tile` with at least
+        `tile_overlap` between neighbours, all of one size (so a 4000 px side takes three
+        1504 px tiles, not three of 2048)."""
+        columns, rows = (balanced_spans(length, self.config.tile, self.config.tile_overlap)
+                         for length in (width, height))
+        return [(x0, y0, w, h) for y0, h in rows for x0, w in columns]
 
-        def starts(length: int) -> list[int]:
-            if length <= self.config.tile:
-                return [0]
-            last = length - self.config.tile
-            return sorted({*range(0, last, step), last})
-
-        return [(x, y) for y in starts(height) for x in starts(width)]
-
-    def _detect_tile(self, image: np.ndarray, x0: int, y0: int, threshold: float) -> Detections:
+    def _detect_tile(self, image: np.ndarray, window: tuple[int, int, int, int], threshold: float) -> Detections:
         height, width = image.shape[:2]
-        tile = image[y0:y0 + self.config.tile, x0:x0 + self.config.tile]
-        tile_h, tile_w = tile.shape[:2]
+        x0, y0, tile_w, tile_h = window
+        tile = image[y0:y0 + tile_h, x0:x0 + tile_w]
         heat, log_size, offset, landmarks = self._network()(_padded_blob(tile))
         found = _decode(heat[0, 0], log_size[0], offset[0], landmarks[0], threshold)
         found = found.clipped(tile_w, tile_h).nms(self.config.nms_iou)
@@ -179,6 +176,19 @@ class CenterFace:
         if y0 + tile_h < height:
             cut |= found.xyxy[:, 3] > tile_h - margin
         return found[~cut].shifted(x0, y0)
+
+
+def balanced_spans(length: int, most: int, overlap: int) -> list[tuple[int, int]]:
+    """``(start, size)`` of the fewest equal spans of at most ``most`` pixels (give or take
+    the rounding to `STRIDE`) that cover ``length`` with neighbours overlapping by at least
+    ``overlap``."""
+    if length <= most:
+        return [(0, length)]
+    count = -(-(length - overlap) // (most - overlap))
+    size = -(-(length + (count - 1) * overlap) // count)
+    size = min(-(-size // STRIDE) * STRIDE, length)
+    starts = np.linspace(0, length - size, count).round().astype(int)
+    return [(int(start), size) for start in starts]
 
 
 def _padded_blob(image: np.ndarray) -> np.ndarray:

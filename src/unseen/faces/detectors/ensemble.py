@@ -80,8 +80,8 @@ class Ensemble:
     """CenterFace at several scales, mirrored, optionally with MTCNN; boxes fused.
 
     ``detect`` returns fused faces whose score is at least ``threshold``; each face's
-    ``source`` lists the passes that found it: ``1x`` is CenterFace at native size, ``2x``
-    on the image upscaled twice, ``2xf`` the same mirrored, ``mtcnn`` MTCNN (e.g. ``1x,2x,2xf``).
+    ``found_by`` row says which of the ``passes`` found it: ``1x`` is CenterFace at native
+    size, ``2x`` on the image upscaled twice, ``2xf`` the same mirrored, ``mtcnn`` MTCNN.
     """
 
     name = "ensemble"
@@ -125,7 +125,7 @@ class Ensemble:
             found = self._centerface_pass(source, one.scale, threshold)
             if one.flipped:
                 found = _mirrored(found, image.shape[1])
-        return found._replace(source=np.full(len(found), one.name, dtype="<U32"))
+        return found._replace(source=np.full(len(found), one.name))
 
     def _centerface_pass(self, image: np.ndarray, scale: float, threshold: float) -> Detections:
         """One scale; the smallest also gets CenterFace's coarse pass when the photo is so
@@ -155,7 +155,7 @@ class Ensemble:
         which = np.array([pass_index[s] for s in tagged.source])
         order = np.argsort(-tagged.score, kind="stable")
         tagged, which = tagged[order], which[order]
-        boxes, scores, landmarks, sources = [], [], [], []
+        boxes, scores, landmarks, found_by = [], [], [], []
         remaining = np.arange(len(tagged))
         while len(remaining):  # one cluster at a time: memory stays linear in the boxes
             seed = remaining[0]
@@ -169,9 +169,10 @@ class Ensemble:
             boxes.append(box)
             scores.append(float(weights[counted].sum()) / competent.sum() if competent.any() else float(weights.max()))
             landmarks.append(tagged.landmarks[seed])
-            sources.append(",".join(passes[which[i]].name for i in best))
+            found_by.append(np.isin(np.arange(len(passes)), which[best]))
         return Detections(xyxy=np.asarray(boxes, np.float32), score=np.asarray(scores, np.float32),
-                          landmarks=np.asarray(landmarks, np.float32), source=np.asarray(sources, dtype="<U32"))
+                          landmarks=np.asarray(landmarks, np.float32), source=self.name,
+                          passes=tuple(one.name for one in passes), found_by=np.asarray(found_by))
 
     def _competent(self, passes: list[_Pass], face_height: float) -> np.ndarray:
         """(passes,) True for the passes that see a face of this height well."""

@@ -12,11 +12,11 @@ onnxruntime runs it with the providers named explicitly: CUDA when present, then
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
+from unseen.choices import Choice
 from unseen.errors import ConfigError, InputFileError, ModelUnavailableError
 from unseen.faces.embedders.align import ARCFACE_SIZE, ShapePredictor, align, with_landmarks
 from unseen.faces.embedders.base import Metric, TemplateScoring, check_faces, l2_normalised
@@ -26,7 +26,7 @@ PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 EXPECTED_INPUT = ("N", 3, ARCFACE_SIZE, ARCFACE_SIZE)
 
 
-class PixelScaling(str, Enum):
+class PixelScaling(Choice):
     """What the network expects its input pixels to be."""
 
     AUTO = "auto"  # RAW if the graph's first nodes normalise the input, else CENTRED
@@ -53,7 +53,7 @@ class ArcFaceONNX(TemplateScoring):
                 f"{path}: no such ONNX model file; pass the path of an ArcFace-style .onnx file "
                 "(e.g. insightface's w600k_r50.onnx) as model_path")
         self.model_path = path
-        self.pixel_scaling = PixelScaling(pixel_scaling)
+        self.pixel_scaling = PixelScaling.parse(pixel_scaling, "pixel_scaling")
         self._shape_predictor = ShapePredictor()
         self._session = None
         self._dimension: int | None = None

@@ -9,17 +9,17 @@ that scale, so callers never need to know which metric a model uses.
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from unseen.choices import Choice
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import check_rgb_image
 from unseen.faces.types import Detections
 
 
-class Metric(str, Enum):
+class Metric(Choice):
     """How a model's templates are meant to be compared."""
 
     COSINE = "cosine"  # cosine similarity: higher = more alike

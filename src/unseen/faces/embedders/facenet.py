@@ -14,10 +14,10 @@ upright faces, and much better on tilted ones (see the README).
 
 from __future__ import annotations
 
-from enum import Enum
 
 import numpy as np
 
+from unseen.choices import Choice
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import packaged_file
 from unseen.faces.embedders.align import ShapePredictor, align, with_landmarks
@@ -29,7 +29,7 @@ SHIFT_UP = 0.09
 """Face moved up by this fraction of the crop (best of 0 to 0.12 on the identities pairs)."""
 
 
-class Standardisation(str, Enum):
+class Standardisation(Choice):
     """How crop pixels are scaled before the network."""
 
     FIXED = "fixed"  # (x - 127.5) / 128: how this model was trained
@@ -46,7 +46,7 @@ class FaceNet(TemplateScoring):
     """The usual cut-off for this model: the same person when the distance is below 1.1."""
 
     def __init__(self, *, standardisation: Standardisation = Standardisation.FIXED) -> None:
-        self.standardisation = Standardisation(standardisation)
+        self.standardisation = Standardisation.parse(standardisation, "standardisation")
         self._shape_predictor = ShapePredictor()
         self._net = None
 
