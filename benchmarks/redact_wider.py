@@ -36,9 +36,12 @@ from rich.table import Table
 
 from unseen.audit.detection.box_files import SHAPE_FILE, read_cover_shape, read_wider_dir, write_wider_txt
 from unseen.audit.detection.coverage import PackCoverage, pack_coverage
-from unseen.audit.detection.groups import HEIGHT_BUCKETS, SKIN, SKIN_POOLS, count_rates, height_groups, label_groups
+from unseen.audit.detection.groups import (
+    HEIGHT_BUCKETS, SKIN, SKIN_POOLS, FaceGroup, count_rates, height_groups, label_groups,
+)
 from unseen.audit.detection.pack import PROTEST_EVENTS, LabelledFaces, load_pack
 from unseen.audit.detection.run import TIMES_FILE, read_times
+from unseen.audit.stats.rates import Group
 from unseen.faces.boxes import CoverShape, xyxy_to_xywh
 from unseen.media.files import write_json_atomic, write_text_atomic
 from unseen.media.image import decode, load
@@ -128,42 +131,30 @@ def run(faces: LabelledFaces, out: Path, *, verify_sample: int, progress) -> dic
     return verification
 
 
-def _skin_pools(faces: LabelledFaces, success: np.ndarray, where: np.ndarray):
-    return count_rates(label_groups(SKIN, faces.attributes[SKIN], SKIN_POOLS, where=where), success)
+def _rows(faces: LabelledFaces) -> list[FaceGroup]:
+    """The table's rows: which valid faces each counts."""
+    valid, none = faces.valid, np.zeros(len(faces), bool)
+
+    def row(name: str, members: np.ndarray) -> FaceGroup:
+        return FaceGroup(Group(name=name), members, none)
+
+    rows = [row("all valid faces", valid), row("protest events", valid & np.isin(faces.event, PROTEST_EVENTS))]
+    rows += [row(f"height {g.group.within} px", g.members) for g in height_groups(faces, valid)]
+    if SKIN in faces.attributes:
+        for where, suffix in ((valid, ""), (valid & (faces.height >= 16), ", >= 16 px")):
+            rows += [row(f"skin {g.group.label}{suffix}", g.members)
+                     for g in label_groups(SKIN, faces.attributes[SKIN], SKIN_POOLS, where=where)]
+    rows += [row(">= 16 px", valid & (faces.height >= 16)),
+             row("10-16 px", valid & (faces.height >= 10) & (faces.height < 16))]
+    return rows
 
 
 def _rates(faces: LabelledFaces, coverage: PackCoverage) -> dict[str, float]:
-    valid = faces.valid
-    hidden = coverage.hidden
-    rates = {"all valid faces": float(hidden[valid].mean())}
-    protest = valid & np.isin(faces.event, PROTEST_EVENTS)
-    rates["protest events"] = float(hidden[protest].mean()) if protest.any() else float("nan")
-    for rate in count_rates(height_groups(faces, valid), hidden):
-        rates[f"height {rate.group.within} px"] = rate.value
-    if SKIN in faces.attributes:
-        for rate in _skin_pools(faces, hidden, valid):
-            rates[f"skin {rate.group.label}"] = rate.value
-        for rate in _skin_pools(faces, hidden, valid & (faces.height >= 16)):
-            rates[f"skin {rate.group.label}, >= 16 px"] = rate.value
-    rates[">= 16 px"] = float(hidden[valid & (faces.height >= 16)].mean())
-    rates["10-16 px"] = float(hidden[valid & (faces.height >= 10) & (faces.height < 16)].mean())
-    return rates
+    return {rate.group.name: rate.value for rate in count_rates(_rows(faces), coverage.hidden)}
 
 
 def _counts(faces: LabelledFaces) -> dict[str, int]:
-    valid = faces.valid
-    counts = {"all valid faces": int(valid.sum())}
-    counts["protest events"] = int((valid & np.isin(faces.event, PROTEST_EVENTS)).sum())
-    for rate in count_rates(height_groups(faces, valid), valid):
-        counts[f"height {rate.group.within} px"] = rate.n
-    if SKIN in faces.attributes:
-        for rate in _skin_pools(faces, valid, valid):
-            counts[f"skin {rate.group.label}"] = rate.n
-        for rate in _skin_pools(faces, valid, valid & (faces.height >= 16)):
-            counts[f"skin {rate.group.label}, >= 16 px"] = rate.n
-    counts[">= 16 px"] = int((valid & (faces.height >= 16)).sum())
-    counts["10-16 px"] = int((valid & (faces.height >= 10) & (faces.height < 16)).sum())
-    return counts
+    return {rate.group.name: rate.n for rate in count_rates(_rows(faces), faces.valid)}
 
 
 def _targets(ours: dict[str, float], theirs: dict[str, float], away: tuple[float, float]) -> list[tuple[str, bool, str]]:

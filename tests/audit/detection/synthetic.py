@@ -1,4 +1,5 @@
-"""A synthetic crowd for detection-audit tests: who is missed depends on face size only."""
+"""Synthetic labelled faces for detection tests: a crowd in which who is missed depends on
+face size only, and faces from boxes listed by hand."""
 
 import numpy as np
 
@@ -32,3 +33,13 @@ def crowd(n_images=300, seed=0, size_gap=True):
     boxes = PackBoxes(image_index=image_index[found], xywh=xywh[found], score=np.full(found.sum(), 0.9),
                       found=np.ones(n_images, bool))
     return faces, boxes, found
+
+
+def faces_of(per_image, skin=None):
+    """Faces from ``x y w h`` boxes listed per image (optionally a skin label per face)."""
+    image_index = [i for i, boxes in enumerate(per_image) for _ in boxes]
+    xywh = [b for boxes in per_image for b in boxes]
+    attributes = {} if skin is None else {"skin": skin}
+    return LabelledFaces(images=[f"{i}.jpg" for i in range(len(per_image))], image_index=image_index,
+                         face_id=np.arange(len(xywh)), xywh=np.array(xywh, float).reshape(-1, 4),
+                         attributes=attributes)

@@ -5,22 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.audit.detection.synthetic import crowd
+from tests.audit.detection.synthetic import crowd, faces_of
 from unseen.audit.detection.groups import (
     HEIGHT_BUCKETS, SKIN, SKIN_GROUPS, attribute_groups, count_rates, height_bucket, height_groups,
     intersection_groups, label_groups, pooled_skin,
 )
-from unseen.audit.detection.pack import LabelledFaces
 from unseen.errors import ConfigError
-
-
-def faces_of(per_image, skin=None):
-    image_index = [i for i, boxes in enumerate(per_image) for _ in boxes]
-    xywh = [b for boxes in per_image for b in boxes]
-    attributes = {} if skin is None else {"skin": skin}
-    return LabelledFaces(images=[f"{i}.jpg" for i in range(len(per_image))], image_index=image_index,
-                         face_id=np.arange(len(xywh)), xywh=np.array(xywh, float).reshape(-1, 4),
-                         attributes=attributes)
 
 
 def kn(table, name):

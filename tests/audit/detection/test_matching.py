@@ -5,20 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.audit.detection.synthetic import faces_of
 from unseen.audit.detection.box_files import PackBoxes, read_boxes
 from unseen.audit.detection.groups import count_rates, height_groups
 from unseen.audit.detection.matching import match_boxes
-from unseen.audit.detection.pack import LabelledFaces, load_pack
+from unseen.audit.detection.pack import load_pack
 from unseen.errors import ConfigError
-
-
-def faces_of(per_image, skin=None):
-    image_index = [i for i, boxes in enumerate(per_image) for _ in boxes]
-    xywh = [b for boxes in per_image for b in boxes]
-    attributes = {} if skin is None else {"skin": skin}
-    return LabelledFaces(images=[f"{i}.jpg" for i in range(len(per_image))], image_index=image_index,
-                         face_id=np.arange(len(xywh)), xywh=np.array(xywh, float).reshape(-1, 4),
-                         attributes=attributes)
 
 
 def boxes_of(per_image):

@@ -6,7 +6,7 @@ import pytest
 from unseen.audit.recognition.comparisons import Comparisons
 from unseen.audit.verification.config import BootstrapUnit, OperatingPoint, VerificationConfig
 from unseen.audit.verification.engine import Engine
-from unseen.audit.verification.pairs import pair_data
+from unseen.audit.verification.cells import pair_data
 from unseen.audit.verification.weights import replicate_blocks
 
 

@@ -1,6 +1,5 @@
 """The images mode with a small fake detector and embedder (real models: test_images_real.py)."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -2,8 +2,9 @@
 
 - `config`: threshold policies, rate conventions, bootstrap units, `VerificationConfig`;
 - `metrics`: threshold for a target FMR, error rates, DET curve, d', ROC AUC;
-- `pairs`, `weights`, `engine`: the pairs of one analysis, what a bootstrap replicate
-  weighs, and the counts at every threshold for a block of replicates;
+- `cells`: the pairs of one analysis, coded by (enrolled group, probe group) cell;
+- `weights`: what a bootstrap replicate weighs (pairs, or whole subjects);
+- `engine`: thresholds and error counts for a block of replicates;
 - `estimates`: rates, intervals, tests, cross matrix, summary measures and flags;
 - `results`: what the audit returns; `audit`: `audit_verification`;
 - `images`: the images mode (enrol, compare, audit); `published`: from published rates.

@@ -29,7 +29,7 @@ from unseen.audit.stats import uncertainty
 from unseen.audit.verification.config import BootstrapUnit, OperatingPoint, ThresholdPolicy, VerificationConfig
 from unseen.audit.verification.engine import Engine, Replicates
 from unseen.audit.verification.estimates import assemble, group_scores
-from unseen.audit.verification.pairs import PairData, pair_data
+from unseen.audit.verification.cells import PairData, pair_data
 from unseen.audit.verification.results import ModelAttributeAudit, VerificationAudit
 from unseen.audit.verification.weights import UnitWeighting, replicate_blocks
 from unseen.errors import ConfigError, unknown_choice

@@ -17,7 +17,7 @@ import numpy as np
 
 from unseen.audit.stats.counts import SortedScores, target_thresholds
 from unseen.audit.verification.config import OperatingPoint, ThresholdPolicy
-from unseen.audit.verification.pairs import PairData, PairSet
+from unseen.audit.verification.cells import PairData, PairSet
 from unseen.audit.verification.weights import Weighting
 
 

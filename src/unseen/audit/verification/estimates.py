@@ -19,7 +19,7 @@ from unseen.audit.stats.rates import Group, RateTable
 from unseen.audit.verification.config import OperatingPoint, RatesOver, ThresholdPolicy, VerificationConfig
 from unseen.audit.verification.engine import Replicates
 from unseen.audit.verification.metrics import d_prime, det_curve, roc_auc
-from unseen.audit.verification.pairs import PairData, same_group_cells
+from unseen.audit.verification.cells import PairData, same_group_cells
 from unseen.audit.verification.results import (
     CrossGroupFMR, GroupRates, GroupScores, OperatingPointResult, Summary,
 )

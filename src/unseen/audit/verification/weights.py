@@ -18,7 +18,7 @@ from scipy import sparse
 from unseen.audit.recognition.comparisons import Comparisons, Grouping
 from unseen.audit.stats.uncertainty import ClusterBootstrap
 from unseen.audit.verification.config import BootstrapUnit, VerificationConfig
-from unseen.audit.verification.pairs import PairData, PairSet
+from unseen.audit.verification.cells import PairData, PairSet
 
 
 class Weighting(Protocol):

@@ -1,4 +1,4 @@
-"""The pairs of one analysis (one model, one attribute), split and coded once.
+"""The pairs of one analysis (one model, one attribute), split and coded by cell once.
 
 Non-mated pairs are coded by *cell* (row group * G + column group; one cell per unordered
 pair of groups when the comparisons have no enrol / probe order), mated pairs by group.
