@@ -134,3 +134,12 @@ def test_real_predictions_audit(wider_pack):
     adjusted = {o["level"]: o for o in record["regression"]["skin"]["adjusted"]["odds_ratios"]}
     assert adjusted["face height x2"]["value"] < 1 and adjusted["heavy occlusion"]["ci"][0] > 2
     assert len(odds_rows(audit)) > 20
+
+
+def test_progress_hears_each_step():
+    from unseen.progress import Recorded
+
+    faces, boxes, _ = crowd(30)
+    progress = Recorded()
+    audit_detection(faces, boxes, config=FAST, progress=progress)
+    assert progress.stages == ["matching boxes to faces", "recall by group (image bootstrap)", "logistic regressions"]

@@ -35,3 +35,12 @@ def test_whole_image_faces_skip_the_detector_and_large_images_are_detected_small
     assert embedder.boxes[0] == pytest.approx(np.array([[0, 0, 200, 300]]))  # box back in full-size pixels
     with pytest.raises(ConfigError, match="--faces"):
         EnrolConfig(faces="crop")
+
+
+def test_progress_counts_images(manifest_path):
+    from unseen.progress import Recorded
+
+    manifest = read_manifest(manifest_path, groups=("group",))
+    progress = Recorded()
+    enrol_images(manifest.paths, embedders={"fake": FakeEmbedder()}, detector=FakeDetector(), progress=progress)
+    assert (progress.stages, progress.unit, progress.total, progress.done) == (["enrolling"], "images", 36, 36)

@@ -99,3 +99,14 @@ def test_no_mated_pairs_is_an_fmr_only_audit():
     with pytest.raises(ConfigError, match="mated"):
         audit_verification(comparisons, config=VerificationConfig(operating_points=(OperatingPoint(policy="eer"),),
                                                                   n_bootstrap=0))
+
+
+def test_progress_hears_one_stage_per_analysis_in_replicates():
+    from unseen.progress import Recorded
+
+    progress = Recorded()
+    config = VerificationConfig(operating_points=(OperatingPoint(policy="fixed", threshold=0.6),),
+                                extra_targets=(), n_bootstrap=30)
+    audit_verification(_tiny(), config=config, progress=progress)
+    assert progress.stages == ["score / g"] and progress.unit == "replicates"
+    assert progress.total == 30 and progress.done == 30
