@@ -100,3 +100,12 @@ def test_commands_open_no_network_connection(arguments, tmp_path):
     result = run_guarded(*arguments, cwd=tmp_path)
     assert network_attempts(result) == []
     assert result.returncode == 0, result.stderr
+
+
+def test_redacting_a_video_opens_no_network_connection(tmp_path):
+    from tests.media.video_files import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=3)
+    result = run_guarded("redact", str(clip), "-o", str(tmp_path / "out"), "--no-verify", cwd=tmp_path)
+    assert network_attempts(result) == []
+    assert result.returncode == 0, result.stderr

@@ -76,12 +76,14 @@ def test_redact_names_inputs_by_their_own_paths_and_every_skipped_file(run_main,
     folder = tmp_path / "in"
     folder.mkdir()
     face_png.rename(folder / "face.png")
-    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")  # a video's first bytes, nothing more
     (folder / "notes.txt").write_text("not a photo")
     ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
-    assert ran.code == ExitCode.OK, ran.err
+    assert ran.code == ExitCode.BAD_INPUT, ran.err
     assert f"{folder / 'face.png'} -> {tmp_path / 'out' / 'in' / 'face.redacted.png'} (written)" in ran.out
-    assert f"skipped {folder / 'clip.mp4'}: video" in ran.out and f"skipped {folder / 'notes.txt'}: not a photo" in ran.out
+    said = " ".join(ran.out.split())
+    assert f"failed {folder / 'clip.mp4'}: {folder / 'clip.mp4'}: not a video unseen can read" in said
+    assert f"skipped {folder / 'notes.txt'}: not a photo or video" in said
 
 
 def test_ctrl_c_in_a_batch_says_what_was_finished_and_that_a_rerun_resumes(run_main, monkeypatch, tmp_path):
@@ -101,7 +103,7 @@ def test_ctrl_c_in_a_batch_says_what_was_finished_and_that_a_rerun_resumes(run_m
         return real(*args)
 
     monkeypatch.setattr(batch, "_redact_one", stopped_at_the_second)
-    ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
+    ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify", "--workers", "1")
     assert ran.code == ExitCode.INTERRUPTED
     assert "interrupted after 1 of 3 file(s)" in ran.err and "Run the same command again" in ran.err
     assert "not started (interrupted)" in ran.out and str(folder / "c.png") in ran.out

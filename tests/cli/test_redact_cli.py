@@ -82,3 +82,25 @@ def test_verify_names_a_sideways_output(tmp_path):
     result = runner.invoke(app, ["verify", str(original), str(tmp_path / "sideways.png")])
     assert isinstance(result.exception, ConfigError)
     assert "orientation" in str(result.exception)
+
+
+def test_redact_inspect_and_verify_a_video(tmp_path):
+    from tests.media.video_files import make_video
+
+    source = make_video(tmp_path / "in" / "clip.mp4", frames=6, audio=True, tags=True, chapters=True)
+    before = runner.invoke(app, ["inspect", str(source), "--json"])
+    kinds = {item["kind"] for item in json.loads(before.output)[0]["items"] if item["identifying"]}
+    assert {"gps", "audio", "person"} <= kinds
+    result = runner.invoke(app, ["redact", str(source), "-o", str(tmp_path / "out"), "--no-verify", "--fast",
+                                 "--crf", "20"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "face track(s) covered in 6 frames" in said and "audio dropped" in said
+    output = tmp_path / "out" / "clip.redacted.mp4"
+    after = runner.invoke(app, ["inspect", str(output)])
+    assert after.exit_code == 0 and "no metadata" in after.output
+    checked = runner.invoke(app, ["verify", str(source), str(output), "--every", "3", "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["verification"]["frames_checked"] == 2
+    bad = runner.invoke(app, ["redact", str(source), "-o", str(tmp_path / "out"), "--codec", "mpeg2"])
+    assert isinstance(bad.exception, ConfigError) and "h264, hevc, vp9" in str(bad.exception)

@@ -9,7 +9,7 @@ from unseen.errors import ConfigError
 from unseen.examples import astronaut_photo
 from unseen.faces.detectors.base import Detector
 from unseen.faces.detectors.centerface import CenterFace
-from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig
+from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig, is_first_look, merged_windows
 from unseen.faces.types import Detections, box_iou
 from unseen.media.image import load
 
@@ -112,3 +112,28 @@ def _densest_window(boxes: np.ndarray, side: int) -> tuple[int, int]:
             if count > best:
                 best, corner = count, (x0, y0)
     return corner
+
+
+def test_windows_are_shared_where_faces_crowd_and_apart_where_they_do_not():
+    crowd = [[100 + 30 * i, 100, 120 + 30 * i, 125] for i in range(5)]
+    far = [[900, 700, 920, 725]]
+    boxes = Detections(xyxy=crowd + far, score=[0.3] * 6)
+    windows = merged_windows(boxes, width=1000, height=800, margin=1.0, least=16)
+    assert len(windows) == 2
+    assert windows[1] == (875, 675, 945, 750) or windows[0] == (875, 675, 945, 750)
+
+
+def test_refined_detection_looks_twice_only_near_what_it_found(off_centre_face):
+    canvas = np.full((800, 1200, 3), 128, np.uint8)
+    canvas[300:596, 700:1200] = off_centre_face[:296]
+    full = Ensemble(EnsembleConfig(refine_above=10 ** 9)).detect(canvas)
+    refined_ensemble = Ensemble(EnsembleConfig(refine_above=0, sure=1.0))  # every face gets its second looks
+    refined = refined_ensemble.detect(canvas)
+    assert len(full) == len(refined) == 1
+    assert box_iou(full.xyxy, refined.xyxy)[0, 0] > 0.9 and refined.score[0] == pytest.approx(full.score[0], abs=0.05)
+    first = [one for one in refined_ensemble.passes_for(800, 1200) if is_first_look(one)]
+    candidates = refined_ensemble.fuse([refined_ensemble.run_pass(canvas, one, threshold=0.05) for one in first],
+                                       image_size=(800, 1200), passes=first)
+    second = next(one for one in refined_ensemble.passes_for(800, 1200) if one.flipped and one.scale == 1.0)
+    windows = refined_ensemble.second_look_windows(candidates.above(0.2), second, image_size=(800, 1200))
+    assert windows is not None and sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in windows) < 0.3 * 800 * 1200

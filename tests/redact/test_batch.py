@@ -7,9 +7,11 @@ import pytest
 from PIL import Image
 
 from tests.media import camera_files
+from tests.media.video_files import make_video
 from unseen.errors import ExitCode, InputFileError, VerificationFailedError
 from unseen.media.image import load
 from unseen.media.metadata import inspect_file
+from unseen.media.video import read_frames
 from unseen.progress import Recorded
 from unseen.redact.batch import RECORD_NAME, BatchInterrupted, FileStatus, plan, redact_files
 
@@ -204,10 +206,11 @@ def test_plan_names_outputs_clearly_and_never_reads_its_own_outputs(tmp_path):
     planned = plan([tmp_path / "trip", tmp_path / "other" / "a.jpg", tmp_path / "trip" / "day1" / "a.JPG"],
                    tmp_path / "trip" / "out")
     assert [job.name for job in planned.jobs] == [
-        "trip/b.redacted.heic", "trip/day1/a.redacted.jpg", "a.redacted.jpg", "a-2.redacted.jpg"]
+        "trip/b.redacted.heic", "trip/clip.redacted.mp4", "trip/day1/a.redacted.jpg", "a.redacted.jpg",
+        "a-2.redacted.jpg"]
+    assert [job.is_video for job in planned.jobs] == [False, True, False, False, False]
     assert {(s.path.name, s.reason) for s in planned.skipped} == {
-        ("c.jpg", "hidden file"), ("notes.txt", "not a photo (.txt)"),
-        ("clip.MP4", "video: this version redacts photos only")}
+        ("c.jpg", "hidden file"), ("notes.txt", "not a photo or video (.txt)")}
     with pytest.raises(InputFileError, match="no such file"):
         plan([tmp_path / "missing.jpg"], tmp_path / "out")
 
@@ -227,6 +230,40 @@ def test_strict_refuses_to_write_an_output_that_fails_verification(tmp_path, ast
         summary.raise_for_failures()
 
 
+def test_photos_and_videos_in_one_folder_and_a_rerun_skips_the_finished_video(tmp_path, astronaut_rgb, quick_config):
+    Image.fromarray(np.ascontiguousarray(astronaut_rgb[::4, ::4])).save(_write(tmp_path / "in" / "a.png", b""))
+    make_video(tmp_path / "in" / "clip.mov", frames=6, audio=True, tags=True)
+    out = tmp_path / "out"
+    first = redact_files([tmp_path / "in"], out_dir=out, config=quick_config)
+    assert [(r.job.name, r.status) for r in first.results] == [
+        ("in/a.redacted.png", FileStatus.WRITTEN), ("in/clip.redacted.mp4", FileStatus.WRITTEN)]
+    video = first.results[1].record
+    assert video.video.frames == 6 and video.video.audio == "dropped" and video.video_verification.passed
+    assert inspect_file(out / "in" / "clip.redacted.mp4").clean
+    progress = Recorded()
+    again = redact_files([tmp_path / "in"], out_dir=out, config=quick_config, progress=progress)
+    assert [r.status for r in again.results] == [FileStatus.ALREADY_DONE, FileStatus.ALREADY_DONE]
+    assert progress.unit == "megapixels" and "frames" not in progress.stages[-1]  # the video was not read again
+    assert again.results[1].record.video == video.video  # the record read back, typed
+
+
+def test_an_interrupted_video_leaves_no_output_and_the_rerun_finishes_it(tmp_path, quick_config):
+    make_video(tmp_path / "in" / "clip.mp4", frames=8)
+
+    class StopWhileEncoding(Recorded):
+        def advance(self, amount=1.0):
+            super().advance(amount)
+            if self.description.startswith("covering") and self.done >= 3:
+                raise KeyboardInterrupt
+
+    with pytest.raises(BatchInterrupted, match="after 0 of 1 file"):
+        redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config, progress=StopWhileEncoding())
+    assert [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()] == [RECORD_NAME]
+    again = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
+    assert [r.status for r in again.results] == [FileStatus.WRITTEN]
+    assert len(list(read_frames(tmp_path / "out" / "in" / "clip.redacted.mp4"))) == 8
+
+
 def test_preview_outlines_what_was_covered_and_holds_only_the_redacted_pixels(tmp_path, astronaut_rgb, quick_config):
     from unseen.redact.preview import COVERED
 
@@ -243,3 +280,48 @@ def test_preview_outlines_what_was_covered_and_holds_only_the_redacted_pixels(tm
     assert np.abs(edge - np.array(COVERED)).max() < 60  # the covered region is outlined
     inside = preview[y1 + 8:y2 - 8, x1 + 8:x2 - 8].astype(int)
     assert inside.max() < 40  # and still covered: the preview shows nothing the output does not
+
+
+def test_strict_refuses_a_video_whose_sampled_frames_still_show_a_face(tmp_path, quick_config):
+    from dataclasses import replace
+
+    from tests.redact.test_video import face_clip
+    from unseen.faces.tracking import TrackerConfig
+    from unseen.redact.video import VideoRedactConfig
+
+    source, _ = face_clip(tmp_path / "in", frames=6)
+    blind = VideoRedactConfig(tracker=TrackerConfig(threshold=0.999, low_threshold=0.999))  # covers nothing
+    summary = redact_files([source], out_dir=tmp_path / "out", config=replace(quick_config, strict=True), video=blind)
+    result = summary.results[0]
+    assert result.status is FileStatus.REFUSED and result.verified is False
+    assert not result.job.output.exists() and not list((tmp_path / "out").rglob("*.partial"))
+    with pytest.raises(VerificationFailedError, match="clip|face"):
+        summary.raise_for_failures()
+
+
+def test_two_photo_workers_write_what_one_writes(tmp_path, astronaut_rgb, quick_config):
+    small = np.ascontiguousarray(astronaut_rgb[::2, ::2])
+    for name in ("a", "b", "c"):
+        Image.fromarray(np.roll(small, 8 * ord(name), axis=1)).save(_write(tmp_path / "in" / f"{name}.png", b""))
+    one = redact_files([tmp_path / "in"], out_dir=tmp_path / "one", config=quick_config, workers=1)
+    two = redact_files([tmp_path / "in"], out_dir=tmp_path / "two", config=quick_config, workers=2)
+    assert [r.status for r in two.results] == [FileStatus.WRITTEN] * 3
+    for first, second in zip(one.results, two.results):
+        assert first.record.faces == second.record.faces
+        assert first.job.output.read_bytes() == second.job.output.read_bytes()
+
+
+def test_a_decompression_bomb_is_refused_by_name_and_the_batch_goes_on(tmp_path, astronaut_rgb, quick_config):
+    import struct
+
+    bomb = (b"GIF89a" + struct.pack("<HH", 65535, 65535) + b"\x00\x00\x00" + b","
+            + struct.pack("<HHHH", 0, 0, 65535, 65535) + b"\x00\x02\x02\x44\x01\x00;")  # 29 bytes, 4.3 gigapixels
+    _write(tmp_path / "in" / "a-bomb.gif", bomb)
+    Image.fromarray(np.ascontiguousarray(astronaut_rgb[::4, ::4])).save(_write(tmp_path / "in" / "b-face.png", b""))
+    summary = redact_files([tmp_path / "in"], out_dir=tmp_path / "out", config=quick_config)
+    bombed, face = summary.results
+    assert bombed.status is FileStatus.FAILED and "decompression bomb" in bombed.message
+    assert face.status is FileStatus.WRITTEN
+    with pytest.raises(InputFileError) as raised:
+        summary.raise_for_failures()
+    assert raised.value.exit_code is ExitCode.BAD_INPUT

@@ -6,8 +6,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
+
+
+class RateColumn(ProgressColumn):
+    """How fast the current stage goes, in its own unit per second (frames: fps)."""
+
+    def render(self, task: Task) -> Text:
+        unit = task.fields.get("unit", "")
+        if task.speed is None or not unit:
+            return Text("")
+        label = "fps" if unit == "frames" else f"{unit}/s"
+        return Text(f"{task.speed:.1f} {label}", style="progress.data.speed")
 
 
 class RichBar:
@@ -20,9 +32,9 @@ class RichBar:
     def start(self, total: float | None, *, unit: str = "", description: str = "") -> None:
         text = f"{description} ({unit})" if description and unit else description or unit
         if self._task is None:
-            self._task = self._progress.add_task(text, total=total)
+            self._task = self._progress.add_task(text, total=total, unit=unit)
         else:
-            self._progress.reset(self._task, total=total, description=text)
+            self._progress.reset(self._task, total=total, description=text, unit=unit)
 
     def advance(self, amount: float = 1.0) -> None:
         if self._task is not None:
@@ -36,5 +48,6 @@ class RichBar:
 def progress_bar(console: Console) -> Iterator[RichBar]:
     """A bar for the duration of the block, removed when it ends (what it printed stays)."""
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as progress:
+                  RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                  transient=True) as progress:
         yield RichBar(progress)

@@ -17,13 +17,17 @@ from unseen.examples import astronaut_photo
 from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
-from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, redact_files
+from unseen.media.video import EncodeConfig, VideoCodec, is_video_path, probe
+from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, default_workers, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
 from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor, places
 from unseen.redact.record import FileStatus, VerificationRecord
 from unseen.redact.verify import Verification
+from unseen.redact.verify_video import VideoVerifyConfig, verify_video
+from unseen.redact.video import FAST_EVERY, VideoRedactConfig
 
 _DEFAULTS = RedactConfig()
+_VIDEO_CHECK = VideoVerifyConfig()
 
 
 def _config(*, threshold: Optional[float], thorough: bool, style: str, shape: Optional[str],
@@ -44,8 +48,15 @@ def _config(*, threshold: Optional[float], thorough: bool, style: str, shape: Op
         quality=quality, seed=seed)
 
 
+def _video_config(*, codec: str, crf: Optional[int], keep_audio: bool, paranoid: bool, fast: bool) -> VideoRedactConfig:
+    encode = EncodeConfig(codec=VideoCodec.parse(codec, "--codec"), crf=crf, keep_audio=keep_audio)
+    return VideoRedactConfig.fast(encode=encode, paranoid=paranoid) if fast else VideoRedactConfig(
+        encode=encode, paranoid=paranoid)
+
+
 def redact(
-    inputs: Optional[list[Path]] = typer.Argument(None, help="Photos, and folders searched recursively for photos."),
+    inputs: Optional[list[Path]] = typer.Argument(
+        None, help="Photos and videos, and folders searched recursively for them."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the redacted copies and the record."),
     style: str = typer.Option("solid", help="How faces are covered: solid (default), mosaic or blur."),
     shape: Optional[str] = typer.Option(None, help=f"box or ellipse (default {_DEFAULTS.cover.shape.value})."),
@@ -63,21 +74,36 @@ def redact(
     quality: int = typer.Option(_DEFAULTS.quality, help="JPEG / WebP / HEIF quality (1-100)."),
     seed: int = typer.Option(0, help="Seed of the noise in mosaic and blur."),
     example: bool = typer.Option(False, "--example", help="Also redact the built-in example photo."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="Photos redacted at once, each in its own process (default: one per core, "
+                                       "as memory allows, about 1.2 GB each)."),
     preview: Optional[Path] = typer.Option(
         None, "--preview", help="Also write, into this folder, a small copy of each redacted photo with the covered "
                                 "(green) and flagged (red, yellow) regions outlined, to see what to check."),
+    codec: str = typer.Option("h264", help="Videos: h264 (MP4, default), hevc (MP4) or vp9 (WebM)."),
+    crf: Optional[int] = typer.Option(None, help="Videos: constant quality, lower is better (default 18 for h264, "
+                                                 "20 for hevc, 24 for vp9)."),
+    keep_audio: bool = typer.Option(False, "--keep-audio", help="Videos: copy the audio (dropped by default: "
+                                                                 "voices identify people)."),
+    paranoid: bool = typer.Option(False, "--paranoid", help="Videos: cover whole frames where detection collapses "
+                                                             "(e.g. motion blur over a crowd)."),
+    fast: bool = typer.Option(False, "--fast", help=f"Videos: run the detector on every {FAST_EVERY}nd frame and "
+                                                     "track faces between (about twice as fast; see the README for "
+                                                     "what it costs)."),
 ) -> None:
-    """Cover every face in photos, strip all metadata, verify, and write copies to OUTDIR."""
+    """Cover every face in photos and videos, strip all metadata, verify, and write copies to OUTDIR."""
     paths = list(inputs or []) + ([astronaut_photo()] if example else [])
     if not paths:
-        raise ConfigError("redact: give at least one photo or folder, or --example")
+        raise ConfigError("redact: give at least one photo, video or folder, or --example")
     config = _config(threshold=threshold, thorough=thorough, style=style, shape=shape, padding=padding,
                      verify=verify, strict=strict, verify_threshold=verify_threshold,
                      output_format=output_format, quality=quality, seed=seed)
+    video = _video_config(codec=codec, crf=crf, keep_audio=keep_audio, paranoid=paranoid, fast=fast)
     console = Console()
     try:
         with progress_bar(console) as bar:
-            summary = redact_files(paths, out_dir=out, config=config, progress=bar, preview_dir=preview)
+            summary = redact_files(paths, out_dir=out, config=config, video=video, progress=bar,
+                                   preview_dir=preview, workers=workers or default_workers())
     except BatchInterrupted as stopped:
         _print_summary(console, stopped.summary, out)
         raise
@@ -111,7 +137,11 @@ def _file_line(result: FileResult) -> str:
     else:
         done = "already done" if result.status is FileStatus.ALREADY_DONE else "written"
         line = f"{source} -> {result.job.output} ({done}): {result.faces} face(s) covered"
-    verification = result.record.verification
+    verification = result.record.video_verification if result.job.is_video else result.record.verification
+    if result.record.video is not None:
+        video = result.record.video
+        line = line.replace("face(s) covered", f"face track(s) covered in {video.frames} frames "
+                                               f"({video.frames / max(video.seconds, 1e-9):.1f} fps, audio {video.audio})")
     if verification is None:
         line += "; not verified"
     else:
@@ -166,7 +196,7 @@ def _skipped(summary: RunSummary) -> str:
 
 
 def inspect(
-    files: list[Path] = typer.Argument(..., help="Image files to look into (never changed)."),
+    files: list[Path] = typer.Argument(..., help="Image or video files to look into (never changed)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """List the metadata a file carries, marking what could identify a person, place or device."""
@@ -195,8 +225,13 @@ def verify(
     verify_threshold: Optional[float] = typer.Option(
         None, help=f"Detection threshold on the redacted copy (default {_DEFAULTS.verification.threshold})."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    every: int = typer.Option(_VIDEO_CHECK.every, help="Videos: re-detect on every this-many-th frame (1: all); "
+                                                      f"recognizers every {_VIDEO_CHECK.recognize_every}th."),
 ) -> None:
-    """Check a redacted photo: can a face be re-detected, or re-identified against the original?"""
+    """Check a redacted photo or video: can a face be re-detected, or re-identified against the original?"""
+    if is_video_path(original):
+        _verify_video(original, redacted, every=every, as_json=as_json)
+        return
     config = _config(threshold=threshold, thorough=False, style="solid", shape=None, padding=None, verify=True,
                      strict=False, verify_threshold=verify_threshold, output_format=None, quality=_DEFAULTS.quality,
                      seed=0)
@@ -209,6 +244,30 @@ def verify(
         _print_verification(Console(), len(faces), verification, metadata.identifying)
     if not verification.passed:
         raise VerificationFailedError(f"{redacted}: a face can still be found or matched (see above)")
+
+
+def _verify_video(original: Path, redacted: Path, *, every: int, as_json: bool) -> None:
+    config = replace(_VIDEO_CHECK, every=every, recognize_every=max(every, _VIDEO_CHECK.recognize_every // every * every))
+    console = Console(stderr=as_json)
+    with progress_bar(console) as bar:
+        verification = verify_video(original, redacted, config=config, frames=probe(original).frames, progress=bar)
+    metadata = inspect_file(redacted)
+    if as_json:
+        print(json.dumps({"verification": verification.to_json(), "metadata": metadata.to_record()}, indent=2,
+                         ensure_ascii=False))
+    else:
+        verdict = "[green]passed[/]" if verification.passed else "[bold red]FAILED[/]"
+        console.print(f"verification {verdict}: {verification.statement}", highlight=False)
+        for frame, problem, box in verification.examples:
+            console.print(f"  frame {frame}: {problem} at {tuple(round(v) for v in box)}", highlight=False)
+        if verification.unavailable:
+            console.print(f"  [yellow]not installed, not checked:[/] {', '.join(verification.unavailable)}")
+        console.print(f"  identifying metadata in the redacted file: {len(metadata.identifying)}"
+                      + (f" ({', '.join(sorted({item.kind.value for item in metadata.identifying}))})"
+                         if metadata.identifying else ""))
+    if not verification.passed:
+        raise VerificationFailedError(f"{redacted}: a face can still be found or matched in "
+                                      f"{len(verification.failed)} frame(s) (see above)")
 
 
 def _print_verification(console: Console, faces: int, verification: Verification, identifying) -> None:

@@ -1,4 +1,4 @@
-"""Files: atomic writes (a file appears whole under its final name, or not at all) and digests."""
+"""Atomic writes: a file appears whole under its final name, or not at all."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from unseen.errors import InputFileError
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -39,13 +37,10 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (hex), read a megabyte at a time."""
+def file_digest(path: str | Path) -> bytes:
+    """SHA-256 of a file, read in 1 MiB blocks (videos and tables need not fit in memory)."""
     digest = hashlib.sha256()
-    try:
-        with Path(path).open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read ({error.strerror or error})") from None
-    return digest.hexdigest()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()

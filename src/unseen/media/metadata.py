@@ -38,6 +38,8 @@ class MetadataKind(str, Enum):
     TEXT = "text"
     COLOUR_PROFILE = "colour profile"
     EXTRA_IMAGE = "extra image"
+    AUDIO = "audio"
+    STREAM = "stream"
     OTHER = "other"
 
 
@@ -556,9 +558,15 @@ def inspect_bytes(data: bytes, *, name: str = "<memory>") -> MetadataReport:
 
 
 def inspect_file(path: str | Path) -> MetadataReport:
-    """Every piece of metadata in the image file at ``path`` (read only, never changed)."""
+    """Every piece of metadata in the image or video file at ``path`` (read only, never changed)."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
+    from unseen.media.video import is_video_path
+
+    if is_video_path(path):
+        from unseen.media.video_metadata import inspect_video
+
+        return inspect_video(path)
     report = inspect_bytes(path.read_bytes(), name=str(path))
     return MetadataReport(path=path, format=report.format, items=report.items)

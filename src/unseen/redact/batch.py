@@ -1,7 +1,8 @@
-"""Many photos: find the inputs, redact each, write outputs and a record, resume a cut-off run.
+"""Many photos and videos: find the inputs, redact each, write outputs and a record, resume a cut-off run.
 
-Outputs mirror the inputs under OUTDIR as ``<name>.redacted.<ext>``. Each is encoded in
-memory and renamed into place whole, so a run that dies leaves no half-written file. The
+Outputs mirror the inputs under OUTDIR as ``<name>.redacted.<ext>`` (videos as MP4, or
+WebM for VP9). Each is written under a temporary name and renamed into place whole, so a
+run that dies leaves no half-written file. The
 record (``OUTDIR/redaction-record.json``) lists what was done; a rerun skips
 a file whose output exists and whose record entry shows the same input content and the
 same options, and does every other file again (the record is saved every couple of
@@ -11,18 +12,26 @@ seconds and at the end).
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from unseen.errors import InputFileError, Interrupted, UnseenError, VerificationFailedError
-from unseen.media.files import write_atomic
+from unseen.media.files import file_digest, write_atomic
 from unseen.media.image import OutputFormat, header_size, is_image_path, load, save
+from unseen.media.video import VideoCodec, is_video_path, probe
 from unseen.progress import SILENT, Progress
 from unseen.redact.photo import RedactConfig, Redactor, rng_for
 from unseen.redact.preview import preview_image
 from unseen.redact.record import FileRecord, FileStatus, RedactionRecord, RunRecord, VerificationRecord
+from unseen.redact.verify import Recognizers
+from unseen.redact.verify_video import VideoVerification, VideoVerifyConfig, verify_video
+from unseen.redact.video import VideoRedactConfig, VideoRedactor
+from unseen.redact.video_record import VideoRecord, count_in
 
 RECORD_NAME = "redaction-record.json"
 RECORD_EVERY_S = 2.0
@@ -49,7 +58,11 @@ class Job:
     source: Path
     output: Path
     name: str
-    file_format: OutputFormat
+    file_format: OutputFormat | None  # None for a video
+
+    @property
+    def is_video(self) -> bool:
+        return self.file_format is None
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,7 @@ class FileResult:
 
     @property
     def faces(self) -> int:
-        return len(self.record.faces)
+        return self.record.face_count
 
     @property
     def review(self) -> tuple[str, ...]:
@@ -73,7 +86,7 @@ class FileResult:
 
     @property
     def verified(self) -> bool | None:
-        return None if self.record.verification is None else self.record.verification.passed
+        return self.record.passed
 
     @property
     def message(self) -> str:
@@ -158,23 +171,19 @@ class Plan:
     skipped: tuple[Skipped, ...] = ()
 
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
-
-
 def _why_skipped(path: Path, folder: Path) -> str | None:
     """Why a file found in ``folder`` is not taken as an input (None: it is taken)."""
     if any(part.startswith(".") for part in path.relative_to(folder).parts):
         return "hidden file"
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return "video: this version redacts photos only"
-    if not is_image_path(path):
-        return f"not a photo ({path.suffix.lower() or 'no extension'})"
+    if not is_image_path(path) and not is_video_path(path):
+        return f"not a photo or video ({path.suffix.lower() or 'no extension'})"
     return None
 
 
-def plan(inputs: Sequence[str | Path], out_dir: str | Path, *, output_format: OutputFormat | None = None) -> Plan:
-    """The jobs for ``inputs`` (files, and folders searched recursively for photos), and
-    the files found in those folders that are left alone, with the reason.
+def plan(inputs: Sequence[str | Path], out_dir: str | Path, *, output_format: OutputFormat | None = None,
+         video_suffix: str = VideoCodec.H264.suffix) -> Plan:
+    """The jobs for ``inputs`` (files, and folders searched recursively for photos and
+    videos), and the files found in those folders that are left alone, with the reason.
 
     A missing input raises InputFileError before anything is done. Files inside ``out_dir``
     are never taken as inputs; two inputs that would share an output name get -2, -3, ...
@@ -197,8 +206,10 @@ def plan(inputs: Sequence[str | Path], out_dir: str | Path, *, output_format: Ou
         else:
             pairs = [(given, Path(given.name))]
         for source, relative in pairs:
-            chosen = output_format or _SUFFIX_FORMATS.get(source.suffix.lower(), OutputFormat.PNG)
-            output = _free_name(out_dir / relative.parent, relative.stem, chosen.suffix, taken)
+            chosen = None if is_video_path(source) else (
+                output_format or _SUFFIX_FORMATS.get(source.suffix.lower(), OutputFormat.PNG))
+            output = _free_name(out_dir / relative.parent, relative.stem,
+                                video_suffix if chosen is None else chosen.suffix, taken)
             taken.add(output)
             jobs.append(Job(source=source, output=output, name=output.relative_to(out_dir).as_posix(),
                             file_format=chosen))
@@ -215,65 +226,245 @@ def _free_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
 
 
 def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: RedactConfig | None = None,
-                 progress: Progress = SILENT, preview_dir: str | Path | None = None) -> RunSummary:
-    """Redact every photo in ``inputs`` into ``out_dir``; see the module doc.
+                 video: VideoRedactConfig | None = None, progress: Progress = SILENT,
+                 preview_dir: str | Path | None = None, workers: int = 1) -> RunSummary:
+    """Redact every photo and video in ``inputs`` into ``out_dir``; see the module doc.
 
-    ``progress`` counts megapixels (so its ETA is right for mixed sizes); a file that fails
-    or is refused gets a message. Errors of single files are recorded and the run goes on;
+    ``video`` sets how videos are redacted (their covers follow ``config.cover``; they are
+    verified on a sample of frames when ``config.verify``). ``progress`` counts megapixels
+    (so its ETA is right for mixed sizes); each video shows its own frames while it runs,
+    then the count goes on. A file that fails or is refused gets a message. Errors of
+    single files are recorded and the run goes on;
     `RunSummary.raise_for_failures` turns them into the run's error. Ctrl-C stops after
     the record is saved and raises `BatchInterrupted` holding the summary so far.
 
     ``preview_dir``: also write, for each photo redacted in this run, a downscaled copy of
     the output with the covered and flagged regions outlined (`unseen.redact.preview`),
     as ``<name>.preview.jpg`` in the same folder layout.
+
+    ``workers``: photos redacted at once, each by its own process with its own models
+    (`default_workers` suits the machine); videos are redacted one at a time, using every core.
     """
     config = config or RedactConfig()
+    video = replace(video or VideoRedactConfig(), cover=config.cover)
     out_dir = Path(out_dir)
-    planned = plan(inputs, out_dir, output_format=config.output_format)
-    record_path = out_dir / RECORD_NAME
-    previous = RedactionRecord.read(record_path)
-    started = _timestamp(time.time())
-    record = RedactionRecord(config=config.to_record(), config_fingerprint=config.fingerprint,
-                             runs=[*(previous.runs if previous else ()), RunRecord(started=started)],
-                             files=dict(previous.files) if previous else {})
-    earlier = dict(record.files)
-    redactor = Redactor(config)
-    megapixels = [_megapixels(job.source) for job in planned.jobs]
-    progress.start(sum(megapixels), unit="megapixels", description="redacting")
-    results: list[FileResult] = []
-    began = clock = time.monotonic()
-
-    def summary(interrupted: bool = False) -> RunSummary:
-        return RunSummary(results=tuple(results), record=record_path, seconds=time.monotonic() - began,
-                          skipped=planned.skipped, not_started=planned.jobs[len(results):] if interrupted else ())
-
+    planned = plan(inputs, out_dir, output_format=config.output_format, video_suffix=video.encode.codec.suffix)
+    run = _Run(out_dir / RECORD_NAME, config, video, planned, progress)
+    videos = _Videos(video, verify=config.verify, strict=config.strict,
+                     check=VideoVerifyConfig(frame=config.verification))
+    photos = [job for job in planned.jobs if not job.is_video]
+    count = max(1, min(workers, len(photos) or 1))
     try:
-        for job, size in zip(planned.jobs, megapixels):
-            result = FileResult(job=job, record=_redact_one(job, redactor, earlier.get(job.name),
-                                                            Path(preview_dir) if preview_dir else None))
-            results.append(result)
-            record.files[job.name] = result.record
-            if time.monotonic() - clock >= RECORD_EVERY_S:
-                record.write(record_path)
-                clock = time.monotonic()
-            if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
-                progress.message(f"{result.status.value}: {job.source}: {result.message}")
-            progress.advance(size)
+        with PhotoWorkers(config, workers=count, preview_dir=Path(preview_dir) if preview_dir else None) as pool:
+            pending = {job.name: pool.submit(job, run.earlier.get(job.name)) for job in photos}
+            for job in planned.jobs:
+                if job.is_video:
+                    entry = videos.redact(job, run.earlier.get(job.name), progress)
+                    run.restart_progress()
+                else:
+                    entry = pending.pop(job.name).result()
+                run.collect(job, entry)
     except KeyboardInterrupt:
-        record.runs[-1] = summary(interrupted=True).run_record(started)
-        record.write(record_path)
-        raise BatchInterrupted(summary(interrupted=True)) from None
-    finished = summary()
-    record.runs[-1] = finished.run_record(started)
-    record.write(record_path)
-    return finished
+        raise BatchInterrupted(run.finish(interrupted=True)) from None
+    return run.finish()
 
 
-def _megapixels(path: Path) -> float:
-    """The picture's size from its header (no decoding); 0 when it cannot be read (it then
-    fails with its reason when its turn comes)."""
-    size = header_size(path)
+class _Run:
+    """One run's bookkeeping: the record (saved every few seconds), the results so far and
+    the progress counted in megapixels."""
+
+    def __init__(self, record_path: Path, config: RedactConfig, video: VideoRedactConfig, planned: Plan,
+                 progress: Progress) -> None:
+        previous = RedactionRecord.read(record_path)
+        self.started = _timestamp(time.time())
+        self.record_path, self.planned, self.progress = record_path, planned, progress
+        self.record = RedactionRecord(config={**config.to_record(), "video": video.to_record()},
+                                      config_fingerprint=config.fingerprint,
+                                      runs=[*(previous.runs if previous else ()), RunRecord(started=self.started)],
+                                      files=dict(previous.files) if previous else {})
+        self.earlier = dict(self.record.files)
+        self.megapixels = {job.name: _megapixels(job) for job in planned.jobs}
+        self.results: list[FileResult] = []
+        self.began = self.saved = time.monotonic()
+        self.restart_progress()
+
+    def restart_progress(self) -> None:
+        """The batch's count again (after a video showed its own frames)."""
+        self.progress.start(sum(self.megapixels.values()), unit="megapixels", description="redacting")
+        if self.results:
+            self.progress.advance(sum(self.megapixels[result.job.name] for result in self.results))
+
+    def collect(self, job: Job, entry: FileRecord) -> None:
+        result = FileResult(job=job, record=entry)
+        self.results.append(result)
+        self.record.files[job.name] = entry
+        if time.monotonic() - self.saved >= RECORD_EVERY_S:
+            self.record.write(self.record_path)
+            self.saved = time.monotonic()
+        if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
+            self.progress.message(f"{result.status.value}: {job.source}: {result.message}")
+        self.progress.advance(self.megapixels[job.name])
+
+    def finish(self, *, interrupted: bool = False) -> RunSummary:
+        done = {result.job.name for result in self.results}
+        summary = RunSummary(results=tuple(self.results), record=self.record_path,
+                             seconds=time.monotonic() - self.began, skipped=self.planned.skipped,
+                             not_started=tuple(job for job in self.planned.jobs if job.name not in done)
+                             if interrupted else ())
+        self.record.runs[-1] = summary.run_record(self.started)
+        self.record.write(self.record_path)
+        return summary
+
+
+WORKER_MEMORY = 1_200_000_000
+"""Memory one photo worker may need at its peak (a 12-megapixel photo: under 0.9 GB)."""
+
+
+def default_workers() -> int:
+    """Photo workers that suit this machine: one per core, no more than the free memory
+    holds (a run never starts more than it has photos)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        free = WORKER_MEMORY
+    return max(1, min(os.cpu_count() or 1, free // WORKER_MEMORY))
+
+
+class PhotoWorkers:
+    """Redacts photos in ``workers`` processes, each with its own models loaded once and
+    its share of the cores; with one worker, in this process, one photo at a time when
+    its result is asked for. Use as a context manager; `submit` returns a future."""
+
+    def __init__(self, config: RedactConfig, *, workers: int, preview_dir: Path | None) -> None:
+        self.config, self.workers, self.preview_dir = config, workers, preview_dir
+        self._executor: ProcessPoolExecutor | None = None
+        self._redactor: Redactor | None = None
+
+    def __enter__(self) -> PhotoWorkers:
+        if self.workers > 1:
+            threads = max(1, (os.cpu_count() or 1) // self.workers)
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                                 initializer=_start_worker, initargs=(self.config, threads))
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=kind is None, cancel_futures=True)
+
+    def submit(self, job: Job, previous: FileRecord | None):
+        if self._executor is not None:
+            return self._executor.submit(_redact_in_worker, job, previous, self.preview_dir)
+        return _Deferred(lambda: _redact_one(job, self._local(), previous, self.preview_dir))
+
+    def _local(self) -> Redactor:
+        if self._redactor is None:
+            self._redactor = Redactor(self.config)
+        return self._redactor
+
+
+class _Deferred:
+    """A future that does its work when its result is first asked for."""
+
+    def __init__(self, work) -> None:
+        self._work = work
+
+    def result(self) -> FileRecord:
+        return self._work()
+
+
+_worker_redactor: Redactor | None = None
+"""The models of a worker process (set once by `_start_worker`; each worker has its own)."""
+
+
+def _start_worker(config: RedactConfig, threads: int) -> None:
+    global _worker_redactor
+    import cv2
+
+    cv2.setNumThreads(threads)
+    _worker_redactor = Redactor(config, threads=threads)
+
+
+def _redact_in_worker(job: Job, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:
+    assert _worker_redactor is not None, "photo workers start with _start_worker"
+    return _redact_one(job, _worker_redactor, previous, preview_dir)
+
+
+def _megapixels(job: Job) -> float:
+    """The picture's size from its header (no decoding), a video's over all its frames; 0
+    when it cannot be read (it then fails with its reason when its turn comes)."""
+    if job.is_video:
+        try:
+            info = probe(job.source)
+        except UnseenError:
+            return 0.0
+        return (info.frames or 0) * info.width * info.height / 1e6
+    size = header_size(job.source)
     return size[0] * size[1] / 1e6 if size else 0.0
+
+
+def _frames(job: Job) -> int | None:
+    try:
+        return probe(job.source).frames
+    except UnseenError:
+        return None
+
+
+class _Videos:
+    """The batch's video side: one redactor (models loaded once), verification on a sample
+    of frames, and --strict refusing a video that fails it (nothing written)."""
+
+    def __init__(self, config: VideoRedactConfig, *, verify: bool, strict: bool, check: VideoVerifyConfig) -> None:
+        self.config, self.verify, self.strict, self.check = config, verify, strict, check
+        self._redactor: VideoRedactor | None = None
+        self._recognizers: Recognizers | None = None
+
+    @property
+    def redactor(self) -> VideoRedactor:
+        if self._redactor is None:
+            self._redactor = VideoRedactor(self.config)
+        return self._redactor
+
+    def redact(self, job: Job, previous: FileRecord | None, progress: Progress) -> FileRecord:
+        try:
+            digest = file_digest(job.source)
+        except OSError as error:
+            return _failed(job, f"cannot read: {error.strerror or error}")
+        if (previous is not None and previous.done and previous.source_sha256 == digest.hex()
+                and previous.config_fingerprint == self.config.fingerprint and job.output.is_file()):
+            return previous.as_already_done()
+        checked: list[VideoVerification] = []
+
+        def check(encoded: Path) -> None:
+            if self._recognizers is None:
+                self._recognizers = Recognizers(self.check.frame.embedders)
+            checked.append(verify_video(job.source, encoded, detector=self.redactor.detector, config=self.check,
+                                        recognizers=self._recognizers, frames=_frames(job), progress=progress))
+            if self.strict and not checked[-1].passed:
+                raise VerificationFailedError(f"{job.source}: verification failed")
+
+        try:
+            result = self.redactor.redact(job.source, job.output, progress=progress,
+                                          check=check if self.verify else None)
+        except VerificationFailedError:
+            return self._entry(job, digest, None, checked[-1], refused=True)
+        except UnseenError as error:
+            return _failed(job, str(error), digest)
+        return self._entry(job, digest, result.record(), checked[-1] if checked else None, refused=False)
+
+    def _entry(self, job: Job, digest: bytes, video: VideoRecord | None, verification: VideoVerification | None,
+               *, refused: bool) -> FileRecord:
+        review = []
+        if video is not None and video.full_frames:
+            review.append(f"{count_in(video.full_frames)} frame(s) covered whole (detection collapsed)")
+        if verification is not None and not verification.passed:
+            review.append(verification.statement)
+        return FileRecord(
+            source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
+            output=None if refused else job.name, source_sha256=digest.hex(),
+            config_fingerprint=self.config.fingerprint, width=video.width if video else None,
+            height=video.height if video else None, format=self.config.encode.codec.container,
+            review=tuple(review), video=video, video_verification=verification,
+            message="verification failed: not written (--strict)" if refused else "")
 
 
 def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:

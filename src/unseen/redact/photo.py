@@ -135,9 +135,10 @@ def places(found: Detections) -> str:
 class Redactor:
     """Redacts photos one by one with models loaded once."""
 
-    def __init__(self, config: RedactConfig | None = None) -> None:
+    def __init__(self, config: RedactConfig | None = None, *, threads: int = 0) -> None:
+        """``threads``: CPU threads the detector may use (0: one per core)."""
         self.config = config or RedactConfig()
-        self.detector = Ensemble(self.config.detector)
+        self.detector = Ensemble(self.config.detector, threads=threads)
         self._recognizers: Recognizers | None = None
         self._independent = None
 

@@ -1,4 +1,4 @@
-"""The typed record of a redaction run: per file, per face; boxes and scores, never pixels.
+"""The typed record of a redaction run: per file, per face or track; boxes and scores, never pixels.
 
 `RedactionRecord` is what ``OUTDIR/redaction-record.json`` holds: the options, every run,
 and one `FileRecord` per input (its faces as `FaceRecord`, its check as
@@ -20,6 +20,8 @@ from unseen import __version__
 from unseen.faces.types import Detections
 from unseen.media.files import write_json_atomic
 from unseen.redact.verify import Verification
+from unseen.redact.verify_video import VideoVerification
+from unseen.redact.video_record import VideoRecord
 
 SCHEMA = "unseen.redaction-record/2"
 NOTE = "Boxes and scores only: no face pixels, templates or metadata of the originals."
@@ -182,6 +184,19 @@ class FileRecord:
     review: tuple[str, ...] = ()
     verification: VerificationRecord | None = None
     message: str = ""
+    video: VideoRecord | None = None
+    video_verification: VideoVerification | None = None
+
+    @property
+    def face_count(self) -> int:
+        """Faces covered: a photo's faces, or a video's tracks."""
+        return self.video.faces if self.video is not None else len(self.faces)
+
+    @property
+    def passed(self) -> bool | None:
+        """The verification verdict (None: not verified)."""
+        check = self.video_verification if self.video_verification is not None else self.verification
+        return None if check is None else check.passed
 
     @property
     def done(self) -> bool:
@@ -198,7 +213,10 @@ class FileRecord:
         return {**data, "config_fingerprint": self.config_fingerprint, "width": self.width, "height": self.height,
                 "format": self.format, "faces": [face.to_json() for face in self.faces], "review": list(self.review),
                 "verification": self.verification.to_json() if self.verification is not None else None,
-                **({"message": self.message} if self.message else {})}
+                **({"message": self.message} if self.message else {}),
+                **({"video": self.video.to_json()} if self.video is not None else {}),
+                **({"video_verification": self.video_verification.to_json()}
+                   if self.video_verification is not None else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileRecord:
@@ -210,7 +228,10 @@ class FileRecord:
             faces=tuple(FaceRecord.from_json(face) for face in data.get("faces", ())),
             review=tuple(data.get("review", ())),
             verification=VerificationRecord.from_json(verification) if verification else None,
-            message=str(data.get("message", "")))
+            message=str(data.get("message", "")),
+            video=VideoRecord.from_json(data["video"]) if data.get("video") else None,
+            video_verification=VideoVerification.from_json(data["video_verification"])
+            if data.get("video_verification") else None)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import numpy as np
 from unseen.errors import ConfigError, ModelUnavailableError
 from unseen.faces.boxes import range_areas, range_sums
 from unseen.faces.detectors.base import Detector, check_rgb_image, check_threshold
+from unseen.faces.detectors.ensemble import merged_windows
 from unseen.faces.types import Detections, box_iou
 
 DEFAULT_EMBEDDERS = ("dlib", "facenet")
@@ -68,7 +69,7 @@ class VerifyConfig:
     independent: str | None = "mtcnn"
     independent_threshold: float = 0.9
     independent_exposed_above: float = 0.97
-    independent_max_pixels: int = 2_000_000
+    independent_max_pixels: int = 1_000_000
     context: float = 1.0
 
     def __post_init__(self) -> None:
@@ -325,40 +326,30 @@ def _redetected_around(faces: Detections, original: np.ndarray, redacted: np.nda
     """Detections over the covered faces, found by running ``detector`` on windows of the
     output around them (with `VerifyConfig.context` face sizes of surroundings)."""
     height, width = redacted.shape[:2]
-    parts = []
-    for x1, y1, x2, y2 in context_windows(faces, width=width, height=height, context=config.context):
-        found = detector.detect(np.ascontiguousarray(redacted[y1:y2, x1:x2]), threshold=config.threshold)
-        near = _over_faces(found, faces.shifted(-x1, -y1), config.overlap_iou)
-        found = found[near]
-        on_fill = _share_on_flat_fill(found, original[y1:y2, x1:x2], redacted[y1:y2, x1:x2]) >= ON_FILL_SHARE
-        parts.append((found[~on_fill].shifted(x1, y1), found[on_fill].shifted(x1, y1)))
-    over = Detections.merge([p[0] for p in parts])
-    return _Found(over=over.nms(0.5), on_fill=Detections.merge([p[1] for p in parts]).nms(0.5),
-                  away=Detections.empty())
+    windows = context_windows(faces, width=width, height=height, context=config.context)
+    if not windows:
+        return _Found.nothing()
+    if hasattr(detector, "passes_for"):  # the ensemble: the whole image's passes, inside the windows
+        found = detector.detect(redacted, threshold=config.threshold, within=windows)
+    else:
+        found = Detections.merge([
+            detector.detect(np.ascontiguousarray(redacted[y1:y2, x1:x2]), threshold=config.threshold).shifted(x1, y1)
+            for x1, y1, x2, y2 in windows])
+    found = found[_over_faces(found, faces, config.overlap_iou)]
+    on_fill = np.zeros(len(found), bool)
+    for x1, y1, x2, y2 in windows:
+        inside = (found.xyxy[:, 0] >= x1) & (found.xyxy[:, 1] >= y1) & (found.xyxy[:, 2] <= x2) & (found.xyxy[:, 3] <= y2)
+        if inside.any():
+            share = _share_on_flat_fill(found[inside].shifted(-x1, -y1), original[y1:y2, x1:x2],
+                                        redacted[y1:y2, x1:x2])
+            on_fill[np.flatnonzero(inside)] = share >= ON_FILL_SHARE
+    return _Found(over=found[~on_fill], on_fill=found[on_fill], away=Detections.empty())
 
 
 def context_windows(faces: Detections, *, width: int, height: int, context: float) -> list[tuple[int, int, int, int]]:
     """Integer windows ``x1, y1, x2, y2`` holding every face box grown by ``context`` times
-    its larger side (at least 32 px) on each side; overlapping windows are merged."""
-    if len(faces) == 0:
-        return []
-    side = np.maximum(np.maximum(faces.width, faces.height) * context, 32.0)[:, None]
-    grown = np.concatenate([faces.xyxy[:, :2] - side, faces.xyxy[:, 2:] + side], axis=1)
-    windows = [list(box) for box in np.clip(grown, 0, [width, height, width, height]).round().astype(int)]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(windows)):
-            for j in range(i + 1, len(windows)):
-                a, b = windows[i], windows[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    windows[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-                    del windows[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return [tuple(w) for w in windows if w[2] > w[0] and w[3] > w[1]]
+    its height (at least 32 px) on each side; windows are shared where faces crowd."""
+    return merged_windows(faces, width=width, height=height, margin=context, least=32)
 
 
 def _independent_detections(independent: Detector, redacted: np.ndarray, config: VerifyConfig) -> Detections:

@@ -33,11 +33,11 @@ from unseen.audit.recognition.manifest import Manifest, image_labels
 from unseen.audit.recognition.templates import TemplateSettings, TemplateStore
 from unseen.audit.stats.rates import Group, RateTable
 from unseen.choices import Choice
-from unseen.errors import ConfigError
+from unseen.errors import ConfigError, InputFileError
 from unseen.faces.detect import largest_face
 from unseen.faces.embedders.base import Metric, similarity_threshold
 from unseen.faces.types import Detections
-from unseen.media.files import file_sha256
+from unseen.media.files import file_digest
 from unseen.progress import SILENT, Progress
 
 CHECKPOINT_EVERY = 200
@@ -105,6 +105,14 @@ class Enrolment:
         return f"customary {unit} {self.customary_threshold:g}"
 
 
+def image_digest(path: Path) -> str:
+    """SHA-256 of an image file's bytes (hex): the key of its templates."""
+    try:
+        return file_digest(path).hex()
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read ({error.strerror or error})") from None
+
+
 def _face_of(image: np.ndarray, detector: Any, config: EnrolConfig) -> Detections:
     """The one face of ``image`` to embed (empty when none is found)."""
     height, width = image.shape[:2]
@@ -124,8 +132,8 @@ def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detecto
     image is in ``store``. Images found
     in ``store`` are not read again; new templates are added to it and saved every
     ``checkpoint_every`` images and at the end, also when the run is interrupted.
-    ``digests``: the images' SHA-256 (`unseen.media.files.file_sha256`) when already known
-    (else computed when there is a store). ``Enrolment.reused`` counts templates taken from the store as
+    ``digests``: the images' `image_digest` when already known (else computed when there
+    is a store). ``Enrolment.reused`` counts templates taken from the store as
     it was opened (a file seen twice in one run is embedded once but not counted).
     """
     from unseen.media.image import load
@@ -148,7 +156,7 @@ def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detecto
     progress.start(n, unit="images", description="enrolling")
     try:
         for i, path in enumerate(paths):
-            key = (digests[i] if digests is not None else file_sha256(path)) if store is not None else ""
+            key = (digests[i] if digests is not None else image_digest(path)) if store is not None else ""
             stored = {name: store.get(name, key) for name in embedders} if store is not None else {}
             missing = [name for name in embedders if stored.get(name) is None]
             if missing:

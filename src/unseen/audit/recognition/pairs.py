@@ -98,7 +98,7 @@ def pair_scores(templates: np.ndarray, plan: PairPlan, *, embedder: Any) -> np.n
 
 def identical_files(digests: Sequence[str]) -> np.ndarray:
     """For each file, the index of the first earlier file with the same bytes (same
-    `unseen.media.files.file_sha256`), else -1."""
+    `unseen.audit.recognition.enrolment.image_digest`), else -1."""
     first: dict[str, int] = {}
     out = np.full(len(digests), -1, np.int64)
     for i, digest in enumerate(digests):

@@ -16,7 +16,7 @@ import numpy as np
 
 from unseen.audit.recognition.comparisons import CROSS, Comparisons, Provenance, ScoreScale
 from unseen.errors import ConfigError, InputFileError
-from unseen.media.files import file_sha256
+from unseen.media.files import file_digest
 
 DEFAULT_SUBJECT_PATTERN = r"^(?:.*/)?(?P<subject>[^/]+)/[^/]+$|^(?:.*/)?(?P<stem>.+)_[^_/]+$"
 """Subject id from a file name: the folder if the path has one (``n007216/00017.jpg``),
@@ -158,7 +158,7 @@ def read_comparisons(path: str | Path, *, columns: TableColumns) -> Comparisons:
         inconsistent = mated & (np.asarray(subjects_a) != np.asarray(subjects_b))
         if inconsistent.any():
             notes.append(f"{int(inconsistent.sum())} mated pair(s) have different subject ids on the two sides")
-    provenance = Provenance(source=path.name, sha256=file_sha256(path), label_sources=columns.label_sources,
+    provenance = Provenance(source=path.name, sha256=file_digest(path).hex(), label_sources=columns.label_sources,
                             notes=tuple(notes))
     return Comparisons.build(scores=raw, mated=mated, labels_a=labels_a, labels_b=labels_b,
                              subjects_a=subjects_a, subjects_b=subjects_b, models=names,

@@ -15,7 +15,7 @@ import numpy as np
 
 from unseen.audit.recognition.comparisons import Comparisons
 from unseen.audit.recognition.enrolment import (
-    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, enrol_images, failure_to_enrol, settings_text,
+    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, enrol_images, failure_to_enrol, image_digest, settings_text,
 )
 from unseen.audit.recognition.manifest import Manifest, image_labels
 from unseen.audit.recognition.pairs import DEFAULT_MAX_NONMATED, comparisons_from_images, identical_files
@@ -24,7 +24,6 @@ from unseen.audit.verification.audit import audit_verification
 from unseen.audit.verification.config import OperatingPoint, ThresholdPolicy, VerificationConfig
 from unseen.audit.verification.results import VerificationAudit
 from unseen.errors import ConfigError
-from unseen.media.files import file_sha256
 from unseen.progress import SILENT, Progress
 
 TOO_FEW_PEOPLE = 100
@@ -180,7 +179,7 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
     embedders = {name: build_embedder(name) for name in models}
     detector = build_detector(images.enrol.detector) if images.enrol.faces is FaceSource.DETECT else None
     store = TemplateStore.open(images.templates) if images.templates is not None else None
-    digests = [file_sha256(path) for path in manifest.paths]
+    digests = [image_digest(path) for path in manifest.paths]
     copies = _copies(manifest, digests)
     enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
                               store=store, digests=digests, progress=progress)
