@@ -27,7 +27,7 @@ import pandas as pd
 
 from _faces import DETECTION_SIDE, data_root
 
-from unseen.audit.verification import d_prime, roc_auc
+from unseen.audit.verification.metrics import d_prime, roc_auc
 from unseen.faces.detect import largest_face
 from unseen.faces.embedders.align import (
     ARCFACE_TEMPLATE, DLIB_POINTS_IN_TEMPLATE, ShapePredictor, align, similarity_transform, warp)

@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from unseen.audit.comparisons import Comparisons, ScoreScale
-from unseen.audit.verification import OperatingPoint, VerificationConfig, audit_verification
+from unseen.audit.recognition.comparisons import Comparisons, ScoreScale
+from unseen.audit.verification.audit import audit_verification
+from unseen.audit.verification.config import OperatingPoint, VerificationConfig
 
 
 def peak_mib() -> float:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from unseen.audit.comparisons import TableColumns, read_comparisons
-from unseen.audit.verification import OperatingPoint, VerificationConfig, audit_verification
+from unseen.audit.recognition.readers import TableColumns, read_comparisons
+from unseen.audit.verification.audit import audit_verification
+from unseen.audit.verification.config import OperatingPoint, VerificationConfig
 
 
 def main(root: Path, replicates: int) -> None:
@@ -36,9 +37,9 @@ def main(root: Path, replicates: int) -> None:
     print(f"{'group':10s} {'rate':5s} {'value':>9s} {'subject-level':>22s} {'pair-level':>22s} width ratio")
     for rate in ("fmr", "fnmr"):
         for k, name in enumerate(subject.groups.names):
-            s_ci = getattr(subject.groups, f"{rate}_ci")[k]
-            p_ci = getattr(pair.groups, f"{rate}_ci")[k]
-            value = getattr(subject.groups, rate)[k]
+            s_ci = getattr(subject.groups, rate).ci[k]
+            p_ci = getattr(pair.groups, rate).ci[k]
+            value = getattr(subject.groups, rate).rate[k]
             ratio = (s_ci[1] - s_ci[0]) / (p_ci[1] - p_ci[0]) if p_ci[1] > p_ci[0] else float("nan")
             print(f"{name:10s} {rate:5s} {value:9.2e} [{s_ci[0]:.2e}, {s_ci[1]:.2e}] [{p_ci[0]:.2e}, {p_ci[1]:.2e}] "
                   f"{ratio:5.2f}")

@@ -19,7 +19,7 @@ import pandas as pd
 
 from _faces import DETECTION_SIDE, data_root
 
-from unseen.audit.verification import d_prime, roc_auc
+from unseen.audit.verification.metrics import d_prime, roc_auc
 from unseen.faces.detect import largest_face
 from unseen.faces.embedders.base import similarity_threshold
 from unseen.faces.embedders.facenet import FaceNet, Standardisation

@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' camer
 
 from _faces import data_root  # noqa: E402
 from tests.media.camera_files import camera_jpeg  # noqa: E402
-from unseen.audit.coverage import image_coverage  # noqa: E402
-from unseen.audit.detection import HEIGHT_BUCKETS, height_bucket  # noqa: E402
-from unseen.audit.wider import PROTEST_EVENTS, load_pack  # noqa: E402
+from unseen.audit.detection.coverage import image_coverage  # noqa: E402
+from unseen.audit.detection.groups import HEIGHT_BUCKETS, height_bucket  # noqa: E402
+from unseen.audit.detection.pack import PROTEST_EVENTS, load_pack  # noqa: E402
 from unseen.media.files import write_json_atomic  # noqa: E402
 
 WIDTH, HEIGHT = 4000, 3000

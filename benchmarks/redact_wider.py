@@ -17,7 +17,7 @@ recognizers) does not change what is covered; it runs on the first ``--verify-sa
 images redacted in a run only, and its time is printed apart.
 
 Then it prints, ours beside deface's: the share of valid faces hidden (at least 80% of
-the face box covered, `unseen.audit.coverage`) overall, on the protest events, by face
+the face box covered, `unseen.audit.detection.coverage`) overall, on the protest events, by face
 height and by pooled perceived skin type; the share of image area covered in all and away
 from faces (mean over images); seconds per image; and how the targets are met.
 """
@@ -34,16 +34,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from unseen.audit.coverage import CoverShape, PackCoverage, pack_coverage, read_cover_shape
-from unseen.audit.detection import HEIGHT_BUCKETS, SKIN_POOLS, rates_by, rates_by_height
-from unseen.audit.pack_detect import TIMES_FILE, read_times
-from unseen.audit.wider import SHAPE_FILE, LabelledFaces, load_pack, read_wider_dir, write_wider_txt
+from unseen.audit.detection.box_files import SHAPE_FILE, read_cover_shape, read_wider_dir, write_wider_txt
+from unseen.audit.detection.coverage import PackCoverage, pack_coverage
+from unseen.audit.detection.groups import (
+    HEIGHT_BUCKETS, SKIN, SKIN_POOLS, FaceGroup, count_rates, height_groups, label_groups,
+)
+from unseen.audit.detection.pack import PROTEST_EVENTS, LabelledFaces, load_pack
+from unseen.audit.detection.run import TIMES_FILE, read_times
+from unseen.audit.stats.rates import Group
+from unseen.faces.boxes import CoverShape, xyxy_to_xywh
 from unseen.media.files import write_json_atomic, write_text_atomic
 from unseen.media.image import decode, load
 from unseen.redact.photo import RedactConfig, Redactor, rng_for
 from unseen.redact.verify import verify_redaction
 
-PROTEST_EVENTS = ("0--Parade", "2--Demonstration", "3--Riot", "10--People_Marching", "61--Street_Battle")
 DEFACE_THRESHOLD = 0.2
 DEFACE_MASK_SCALE = 1.3
 DEFACE_DIR = "deface"
@@ -80,8 +84,7 @@ class DefaceDefaults:
 
 
 def _write_boxes(faces: LabelledFaces, directory: Path, i: int, xyxy: np.ndarray, score: np.ndarray) -> None:
-    xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1) if len(xyxy) else np.zeros((0, 4))
-    write_wider_txt(faces.boxes_file(directory, i), faces.image_stem(i), xywh, score)
+    write_wider_txt(faces.boxes_file(directory, i), faces.image_stem(i), xyxy_to_xywh(xyxy), score)
 
 
 def run(faces: LabelledFaces, out: Path, *, verify_sample: int, progress) -> dict[str, list[float]]:
@@ -128,43 +131,30 @@ def run(faces: LabelledFaces, out: Path, *, verify_sample: int, progress) -> dic
     return verification
 
 
+def _rows(faces: LabelledFaces) -> list[FaceGroup]:
+    """The table's rows: which valid faces each counts."""
+    valid, none = faces.valid, np.zeros(len(faces), bool)
+
+    def row(name: str, members: np.ndarray) -> FaceGroup:
+        return FaceGroup(Group(name=name), members, none)
+
+    rows = [row("all valid faces", valid), row("protest events", valid & np.isin(faces.event, PROTEST_EVENTS))]
+    rows += [row(f"height {g.group.within} px", g.members) for g in height_groups(faces, valid)]
+    if SKIN in faces.attributes:
+        for where, suffix in ((valid, ""), (valid & (faces.height >= 16), ", >= 16 px")):
+            rows += [row(f"skin {g.group.label}{suffix}", g.members)
+                     for g in label_groups(SKIN, faces.attributes[SKIN], SKIN_POOLS, where=where)]
+    rows += [row(">= 16 px", valid & (faces.height >= 16)),
+             row("10-16 px", valid & (faces.height >= 10) & (faces.height < 16))]
+    return rows
+
+
 def _rates(faces: LabelledFaces, coverage: PackCoverage) -> dict[str, float]:
-    valid = faces.valid
-    hidden = coverage.hidden
-    rates = {"all valid faces": float(hidden[valid].mean())}
-    events = np.array([faces.image_event(i) for i in range(faces.n_images)])[faces.image_index]
-    protest = valid & np.isin(events, PROTEST_EVENTS)
-    rates["protest events"] = float(hidden[protest].mean()) if protest.any() else float("nan")
-    for label, n, k, rate in rates_by_height(faces, hidden, where=valid).rows():
-        rates[f"height {label} px"] = rate
-    if "skin" in faces.attributes:
-        skin = faces.attributes["skin"]
-        for label, n, k, rate in rates_by(skin, hidden, SKIN_POOLS, where=valid).rows():
-            rates[f"skin {label}"] = rate
-        large = valid & (faces.height >= 16)
-        for label, n, k, rate in rates_by(skin, hidden, SKIN_POOLS, where=large).rows():
-            rates[f"skin {label}, >= 16 px"] = rate
-    rates[">= 16 px"] = float(hidden[valid & (faces.height >= 16)].mean())
-    rates["10-16 px"] = float(hidden[valid & (faces.height >= 10) & (faces.height < 16)].mean())
-    return rates
+    return {rate.group.name: rate.value for rate in count_rates(_rows(faces), coverage.hidden)}
 
 
 def _counts(faces: LabelledFaces) -> dict[str, int]:
-    valid = faces.valid
-    counts = {"all valid faces": int(valid.sum())}
-    events = np.array([faces.image_event(i) for i in range(faces.n_images)])[faces.image_index]
-    counts["protest events"] = int((valid & np.isin(events, PROTEST_EVENTS)).sum())
-    for label, n, _, _ in rates_by_height(faces, valid, where=valid).rows():
-        counts[f"height {label} px"] = n
-    if "skin" in faces.attributes:
-        for label, n, _, _ in rates_by(faces.attributes["skin"], valid, SKIN_POOLS, where=valid).rows():
-            counts[f"skin {label}"] = n
-        for label, n, _, _ in rates_by(faces.attributes["skin"], valid, SKIN_POOLS,
-                                       where=valid & (faces.height >= 16)).rows():
-            counts[f"skin {label}, >= 16 px"] = n
-    counts[">= 16 px"] = int((valid & (faces.height >= 16)).sum())
-    counts["10-16 px"] = int((valid & (faces.height >= 10) & (faces.height < 16)).sum())
-    return counts
+    return {rate.group.name: rate.n for rate in count_rates(_rows(faces), faces.valid)}
 
 
 def _targets(ours: dict[str, float], theirs: dict[str, float], away: tuple[float, float]) -> list[tuple[str, bool, str]]:

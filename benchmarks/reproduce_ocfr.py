@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from unseen.audit.comparisons import TableColumns, read_comparisons
-from unseen.audit.verification import OperatingPoint, VerificationConfig, audit_verification
+from unseen.audit.recognition.readers import TableColumns, read_comparisons
+from unseen.audit.verification.audit import audit_verification
+from unseen.audit.verification.config import OperatingPoint, VerificationConfig
 
 MODELS = ("balanced34", "global34", "balanced50", "global50")
 RACES = ("African", "Asian", "Caucasian", "Indian")
@@ -61,9 +62,9 @@ def main(root: Path) -> None:
               f"{ours.mean() - ours.std():.6f}")
         print(f"  accuracy ours     {np.round(ours, 6).tolist()}")
         print(f"  accuracy theirs   {np.round(theirs, 6).tolist()}")
-        print(f"  FMR ours          {np.round(op.groups.fmr, 6).tolist()}")
+        print(f"  FMR ours          {np.round(op.groups.fmr.rate, 6).tolist()}")
         print(f"  FMR theirs        {[round(rates_row[f'{r}_FMR'], 6) for r in RACES]}")
-        print(f"  FNMR ours         {np.round(op.groups.fnmr, 6).tolist()}")
+        print(f"  FNMR ours         {np.round(op.groups.fnmr.rate, 6).tolist()}")
         print(f"  FNMR theirs       {[round(rates_row[f'{r}_FNMR'], 6) for r in RACES]}")
         for ours_name, theirs_name, scale in (("std", "STD", 100), ("ser", "SER", 1), ("fdr", "FDR", 1),
                                               ("ir", "IR", 1), ("garbe", "GARBE", 1)):
@@ -75,7 +76,7 @@ def main(root: Path) -> None:
                 print(f"  published accuracies reproduced at threshold {t:.7f}: objective "
                       f"{acc.mean() - acc.std():.6f} (< ours: a local optimum)")
         fm_theirs = np.array([rates_row[f"{r}_FMR"] for r in RACES])
-        if not np.allclose(op.groups.fmr, fm_theirs, atol=1e-9):
+        if not np.allclose(op.groups.fmr.rate, fm_theirs, atol=1e-9):
             for t in np.unique(frame[model].to_numpy()):
                 fmr = [np.mean(frame[(frame.race == r) & (frame.mated == 0)][model].to_numpy() >= t) for r in RACES]
                 if np.allclose(fmr, fm_theirs, atol=1e-9):
@@ -87,10 +88,9 @@ def main(root: Path) -> None:
         for op in default.result(model=model).operating_points:
             g = op.groups
             print(f"\n{model} at {op.point.name}: threshold {op.threshold:.5f} (global FMR {op.global_fmr:.2e})")
-            for k, race in enumerate(g.names):
-                print(f"  {race:10s} FMR {g.fmr[k]:.2e} [{g.fmr_ci[k][0]:.1e}, {g.fmr_ci[k][1]:.1e}] "
-                      f"({int(g.false_matches[k])}/{g.n_nonmated[k]})  FNMR {g.fnmr[k]:.4f} "
-                      f"[{g.fnmr_ci[k][0]:.4f}, {g.fnmr_ci[k][1]:.4f}]")
+            for race, fmr, fnmr in zip(g.names, g.fmr, g.fnmr):
+                print(f"  {race:10s} FMR {fmr.value:.2e} [{fmr.ci[0]:.1e}, {fmr.ci[1]:.1e}] "
+                      f"({fmr.k}/{fmr.n})  FNMR {fnmr.value:.4f} [{fnmr.ci[0]:.4f}, {fnmr.ci[1]:.4f}]")
             s = op.summary
             print("  " + ", ".join(f"{n} {s[n]:.3g}{'(lower bound)' if s.bounded[s.names.index(n)] else ''}"
                                    for n in ("fmr_max_min", "fnmr_max_min", "fmr_max_geomean", "fdr", "ir", "garbe")))

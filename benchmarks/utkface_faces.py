@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from _faces import data_root
-from unseen.audit.enrolment import EnrolConfig, enrol_images
+from unseen.audit.recognition.enrolment import EnrolConfig, enrol_images
 from unseen.faces.registry import build_detector, build_embedder
 from unseen.media.image import load
 

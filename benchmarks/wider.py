@@ -17,35 +17,49 @@ from typing import Optional
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from unseen.audit.detection import DetectionSummary, summarise_detection
-from unseen.audit.pack_detect import RECORDING_THRESHOLD, detect_pack, seconds_per_image
-from unseen.audit.wider import load_pack
+from unseen.audit.detection.box_files import PackBoxes
+from unseen.audit.detection.groups import SKIN, SKIN_GROUPS, count_rates, height_groups, label_groups
+from unseen.audit.detection.matching import match_boxes
+from unseen.audit.detection.pack import SET_NAMES, LabelledFaces, load_pack
+from unseen.audit.detection.run import RECORDING_THRESHOLD, detect_pack, seconds_per_image
+from unseen.audit.detection.wider_ap import wider_ap
+from unseen.audit.stats.rates import RateTable
+from unseen.cli.bars import progress_bar
 from unseen.faces.registry import build_detector
 
 
-def rates_table(title: str, rates) -> Table:
+def rates_table(title: str, rates: RateTable) -> Table:
     table = Table(title=title)
     for column in ("group", "faces", "found", "recall"):
         table.add_column(column, justify="right")
-    for label, n, k, rate in rates.rows():
-        table.add_row(label, str(n), str(k), "-" if np.isnan(rate) else f"{rate:.3f}")
+    for rate in rates:
+        table.add_row(rate.group.within or rate.group.label, str(rate.n), str(rate.k),
+                      "-" if np.isnan(rate.value) else f"{rate.value:.3f}")
     return table
 
 
-def print_summary(console: Console, summary: DetectionSummary, seconds: np.ndarray) -> None:
-    console.print(f"recall at IoU >= 0.5, score >= {summary.threshold}: {summary.found}/{summary.faces} valid faces "
-                  f"= {summary.recall:.3f}; false positives per image: {summary.false_positives_per_image:.2f}")
-    console.print(rates_table("recall by face height (px)", summary.by_height))
-    if summary.by_skin is not None:
-        console.print(rates_table("recall by perceived skin type", summary.by_skin))
-    if summary.ap is not None:
+def print_summary(console: Console, faces: LabelledFaces, boxes: PackBoxes, threshold: float,
+                  seconds: np.ndarray) -> None:
+    """Recall at the operating threshold (valid faces), by height and skin type; AP over every
+    recorded box; false positives per image."""
+    matches = match_boxes(faces, boxes.above(threshold))
+    valid = faces.valid
+    found = int((matches.detected & valid).sum())
+    fp = float(matches.false_positives_per_image().mean()) if faces.n_images else float("nan")
+    recall = found / int(valid.sum()) if valid.any() else float("nan")
+    console.print(f"recall at IoU >= 0.5, score >= {threshold}: {found}/{int(valid.sum())} valid faces "
+                  f"= {recall:.3f}; false positives per image: {fp:.2f}")
+    console.print(rates_table("recall by face height (px)", count_rates(height_groups(faces, valid), matches.detected)))
+    if SKIN in faces.attributes:
+        by_skin = count_rates(label_groups(SKIN, faces.attributes[SKIN], SKIN_GROUPS, where=valid), matches.detected)
+        console.print(rates_table("recall by perceived skin type", by_skin))
+    if all(name in faces.sets for name in SET_NAMES):
         table = Table(title="official WIDER AP (all recorded boxes)")
         for column in ("set", "faces", "AP"):
             table.add_column(column, justify="right")
-        for setting in summary.ap.settings:
+        for setting in wider_ap(faces, boxes).settings:
             table.add_row(setting.name, str(setting.faces), f"{setting.ap:.4f}")
         console.print(table)
     timed = seconds[np.isfinite(seconds)]
@@ -70,12 +84,9 @@ def main(
     operating = model.default_threshold if threshold is None else threshold
     console.print(f"{detector} on {pack}: {faces.n_images} images, {len(faces)} annotated faces; "
                   f"boxes recorded from score {record_threshold}, recall read at {operating}")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"detecting ({detector})", total=faces.n_images)
-        boxes = detect_pack(faces, detector=model, out_dir=out, threshold=record_threshold,
-                            on_image=lambda i, ran: progress.advance(task))
-    print_summary(console, summarise_detection(faces, boxes, threshold=operating), seconds_per_image(faces, out))
+    with progress_bar(console) as bar:
+        boxes = detect_pack(faces, detector=model, out_dir=out, threshold=record_threshold, progress=bar)
+    print_summary(console, faces, boxes, operating, seconds_per_image(faces, out))
 
 
 if __name__ == "__main__":

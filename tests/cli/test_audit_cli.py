@@ -1,4 +1,5 @@
-"""`unseen audit scores|rates` in-process: the --json contract, HTML and CSV outputs, errors."""
+"""`unseen audit scores|rates|images|pairs-manifest` in-process: the --json contract, HTML
+and CSV outputs, errors."""
 
 import json
 import re
@@ -6,8 +7,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
+from tests.audit.fakes import FakeDetector, FakeEmbedder, write_manifest
+from unseen.audit.recognition.manifest import read_manifest
 from unseen.cli import app
 
 runner = CliRunner()
@@ -93,3 +97,45 @@ def test_rates_command(tmp_path):
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["systems"][0]["fmr_max_min"] == pytest.approx(10.0)
     assert data["medians"]["fmr_max_min"] == pytest.approx(5.5)
+
+
+def test_images_cli_with_fake_models(tmp_path, monkeypatch):
+    import unseen.faces.registry as registry
+
+    manifest_path = write_manifest(tmp_path)
+    monkeypatch.setattr(registry, "build_embedder", lambda name, **kw: FakeEmbedder())
+    monkeypatch.setattr(registry, "build_detector", lambda name, **kw: FakeDetector())
+    out = tmp_path / "o.json"
+    templates = tmp_path / "t.npz"
+    args = ["audit", "images", str(manifest_path), "--model", "fake", "--group", "group", "--target-fmr", "0.05",
+            "--extra-targets", "0.1", "--bootstrap", "10", "--json", str(out), "--html", str(tmp_path / "o.html"),
+            "--csv", str(tmp_path / "tables"), "--templates", str(templates)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["failure_to_enrol"]["fake"]["group"]["B"]["failed"] == 1
+    assert [p.rsplit("/", 1)[-1] for p in data["failure_to_enrol_images"]["fake"]] == ["s0_0.png"]
+    thresholds = data["models"]["fake"]["thresholds"]
+    assert [t["operating_point"] for t in thresholds] == ["FMR 0.05", "FMR 0.1", "customary distance 10"]
+    assert thresholds[2]["value"] == 10.0 and thresholds[2]["policy"] == "fixed"
+    assert data["models"]["fake"]["scale"].startswith("distance")
+    html = (tmp_path / "o.html").read_text()
+    assert "Far too small" in html and "no face / photos" in html and "1 / 18" in html
+    rows = pd.read_csv(tmp_path / "tables" / "failure_to_enrol.csv")
+    assert rows.set_index("group").loc["B", "failed"] == 1
+    rerun = runner.invoke(app, args)
+    assert rerun.exit_code == 0 and "reused from earlier runs: fake 36 of 36" in " ".join(rerun.output.split())
+
+
+def test_pairs_manifest_cli(tmp_path):
+    for name in ("a1.jpg", "a2.jpg", "b1.jpg"):
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / name)
+    pairs = tmp_path / "pairs.csv"
+    pd.DataFrame({"image_a": ["a1.jpg", "a1.jpg"], "image_b": ["a2.jpg", "b1.jpg"], "same_person": [1, 0]}).to_csv(
+        pairs, index=False)
+    out = tmp_path / "out" / "manifest.csv"
+    result = runner.invoke(app, ["audit", "pairs-manifest", str(pairs), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out)
+    assert written.subject.tolist() == ["a1", "a1", "b1"] and set(written.group) == {"all"}
+    assert read_manifest(out, groups=("group",)).paths[0] == tmp_path / "a1.jpg"

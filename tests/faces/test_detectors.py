@@ -10,7 +10,7 @@ from unseen.errors import ConfigError
 from unseen.faces.detectors.base import Detector
 from unseen.faces.detectors.centerface import STRIDE, CenterFace, CenterFaceConfig, balanced_spans
 from unseen.faces.registry import build_detector
-from unseen.faces.types import box_iou
+from unseen.faces.boxes import box_iou
 from unseen.media.image import load
 
 DETECTORS = ["centerface", "mtcnn"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from unseen.errors import ConfigError
-from unseen.faces.types import Detections, box_iou
+from unseen.faces.types import Detections
 
 
 def make(boxes, scores=None, **kwargs):
@@ -92,19 +92,6 @@ def test_records_round_trip_through_json():
 def test_from_xywh():
     d = Detections.from_xywh([[10, 20, 5, 6]])
     assert d.xyxy.tolist() == [[10, 20, 15, 26]] and d.score.tolist() == [1.0]
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "expected"),
-    [
-        ([0, 0, 10, 10], [0, 0, 10, 10], 1.0),
-        ([0, 0, 10, 10], [5, 0, 15, 10], 50 / 150),
-        ([0, 0, 10, 10], [20, 20, 30, 30], 0.0),
-        ([0, 0, 0, 0], [0, 0, 0, 0], 0.0),
-    ],
-)
-def test_box_iou(a, b, expected):
-    assert box_iou(np.array([a]), np.array([b]))[0, 0] == pytest.approx(expected)
 
 
 def test_found_by_names_the_passes_and_survives_merge_indexing_and_records():

@@ -29,3 +29,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial(tmp_path):
         write_atomic(target, explode)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_file_digest_is_the_sha256_of_the_bytes(tmp_path):
+    import hashlib
+
+    from unseen.media.files import file_digest
+
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"\xff\xd8" * 700_000)  # more than one read block
+    assert file_digest(path) == hashlib.sha256(path.read_bytes()).digest()

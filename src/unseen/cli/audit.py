@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from unseen.cli.bars import progress_bar
 from unseen.errors import ConfigError
 
 audit_app = typer.Typer(
@@ -52,7 +53,7 @@ def _targets(text: str) -> tuple[float, ...]:
 def _verification_config(*, policy: str, target_fmr: float, threshold: Optional[float], scale, extra_targets: str,
                          rates_over: str, bootstrap: int, bootstrap_unit: Optional[str], seed: int, level: float,
                          extra_points=()):
-    from unseen.audit.verification import OperatingPoint, ThresholdPolicy, VerificationConfig
+    from unseen.audit.verification.config import OperatingPoint, ThresholdPolicy, VerificationConfig
 
     parsed = ThresholdPolicy.parse(policy, argument="--threshold-policy")
     similarity_threshold = None if threshold is None else float(scale.to_similarity(threshold))
@@ -62,18 +63,6 @@ def _verification_config(*, policy: str, target_fmr: float, threshold: Optional[
     return VerificationConfig(operating_points=(primary, *extra_points), extra_targets=_targets(extra_targets),
                               rates_over=rates_over, n_bootstrap=bootstrap, bootstrap_unit=bootstrap_unit,
                               seed=seed, level=level)
-
-
-def _progress_runner(console: Console):
-    from rich.progress import Progress
-
-    progress = Progress(console=console, transient=True)
-    task = progress.add_task("auditing", total=None)
-
-    def update(done: int, total: int, message: str) -> None:
-        progress.update(task, completed=done, total=total, description=message)
-
-    return progress, update
 
 
 def _write_outputs(audit, *, json_out, html_out, csv_dir, title, console, caveats=(), extra=None, enrolment=(),
@@ -100,13 +89,15 @@ def _fmt(value: float) -> str:
 
 def _print_thresholds(audit, console: Console) -> None:
     """Every operating point of each model: its threshold and all pairs' rates there."""
+    from unseen.audit.verification.config import ThresholdPolicy
+
     for model in audit.models:
         item = next(r for r in audit.results if r.model == model)
         table = Table(title=f"{model}: operating points ({audit.scale(model).accept_rule})")
         for column in ("operating point", "threshold", "interval", "FMR, all pairs", "FNMR, all pairs"):
             table.add_column(column, justify="left" if column == "operating point" else "right")
         for op in item.operating_points:
-            fixed = op.point.policy.value == "fixed"
+            fixed = op.point.policy is ThresholdPolicy.FIXED
             table.add_row(op.point.name, f"{op.threshold_input_scale:.4g}",
                           "fixed" if fixed else f"{_fmt(op.threshold_ci[0])}-{_fmt(op.threshold_ci[1])}",
                           _fmt(op.global_fmr), _fmt(op.global_fnmr))
@@ -125,11 +116,11 @@ def _print_audit(audit, console: Console) -> None:
         for column in ("group", "FMR", "FMR interval", "FNMR", "FNMR interval", "accuracy", "notes"):
             table.add_column(column, justify="left" if column in ("group", "notes") else "right")
         g = op.groups
-        for k, name in enumerate(g.names):
-            fmr = f"< {_fmt(g.fmr_ci[k][1])}" if g.fmr_bound_only[k] else _fmt(g.fmr[k])
-            fnmr = f"< {_fmt(g.fnmr_ci[k][1])}" if g.fnmr_bound_only[k] else _fmt(g.fnmr[k])
-            table.add_row(name, fmr, f"{_fmt(g.fmr_ci[k][0])}-{_fmt(g.fmr_ci[k][1])}", fnmr,
-                          f"{_fmt(g.fnmr_ci[k][0])}-{_fmt(g.fnmr_ci[k][1])}", _fmt(g.accuracy[k]),
+        for k, (fmr, fnmr) in enumerate(zip(g.fmr, g.fnmr)):
+            fmr_text = f"< {_fmt(fmr.ci[1])}" if fmr.bound_only else _fmt(fmr.value)
+            fnmr_text = f"< {_fmt(fnmr.ci[1])}" if fnmr.bound_only else _fmt(fnmr.value)
+            table.add_row(fmr.group.label, fmr_text, f"{_fmt(fmr.ci[0])}-{_fmt(fmr.ci[1])}", fnmr_text,
+                          f"{_fmt(fnmr.ci[0])}-{_fmt(fnmr.ci[1])}", _fmt(g.accuracy[k]),
                           str(len(g.flags[k])) + " flag(s)" if g.flags[k] else "")
         console.print(table)
         s = op.summary
@@ -177,8 +168,9 @@ def scores(
     title: str = typer.Option("Verification audit", "--title"),
 ) -> None:
     """Audit verification scores for demographic differentials (NIST FRVT Part 3 method)."""
-    from unseen.audit.comparisons import DEFAULT_SUBJECT_PATTERN, ScoreScale, TableColumns, read_comparisons
-    from unseen.audit.verification import audit_verification
+    from unseen.audit.recognition.comparisons import ScoreScale
+    from unseen.audit.recognition.readers import DEFAULT_SUBJECT_PATTERN, TableColumns, read_comparisons
+    from unseen.audit.verification.audit import audit_verification
 
     console = Console()
     if (group_a is None) != (group_b is None):
@@ -198,9 +190,8 @@ def scores(
                                   extra_targets=extra_targets, rates_over=rates_over, bootstrap=bootstrap,
                                   bootstrap_unit=bootstrap_unit, seed=seed, level=level)
     attributes = list(comparisons.attributes) + list(cross)
-    progress, update = _progress_runner(console)
-    with progress:
-        audit = audit_verification(comparisons, config=config, attributes=attributes, progress=update)
+    with progress_bar(console) as bar:
+        audit = audit_verification(comparisons, config=config, attributes=attributes, progress=bar)
     _print_audit(audit, console)
     _write_outputs(audit, json_out=json_out, html_out=html_out, csv_dir=csv_dir, title=title, console=console)
 
@@ -216,7 +207,7 @@ def rates(
     show: int = typer.Option(10, "--show", help="How many systems to print (sorted by FMR max/geomean)."),
 ) -> None:
     """Summary measures from published per-group FMR/FNMR (no scores needed), with medians."""
-    from unseen.audit.published import audit_published_rates, read_published_rates
+    from unseen.audit.verification.published import audit_published_rates, read_published_rates
     from unseen.audit.report import write_csv_table, write_report_json
 
     console = Console()
@@ -284,10 +275,10 @@ def images(
     title: str = typer.Option("Verification audit from images", "--title"),
 ) -> None:
     """Detect, embed and compare the manifest's images, then audit like `audit scores`."""
-    from unseen.audit.comparisons import ScoreScale
-    from unseen.audit.enrolment import EnrolConfig
-    from unseen.audit.images import ImagesConfig, audit_images
+    from unseen.audit.recognition.comparisons import ScoreScale
+    from unseen.audit.recognition.enrolment import EnrolConfig
     from unseen.audit.report import write_csv_table
+    from unseen.audit.verification.images import ImagesConfig, audit_images
 
     console = Console()
     parsed = read_images_manifest(manifest, path_column=path_column, subject_column=subject_column, groups=group,
@@ -297,19 +288,19 @@ def images(
                                 bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
     options = ImagesConfig(enrol=EnrolConfig(faces=faces, detector=detector, detection_side=detection_side),
                            customary=customary, max_nonmated=max_nonmated, templates=templates)
-    progress, update = _progress_runner(console)
-    with progress:
+    with progress_bar(console) as bar:
         result = audit_images(parsed, models=model, config=base, images=options, attributes=list(group) + list(cross),
-                              progress=update)
+                              progress=bar)
     _print_audit(result.audit, console)
     for fte in result.failures:
-        console.print(f"failure to enrol, {fte.model} by {fte.attribute}: " + ", ".join(
-            f"{n} {int(f)}/{int(i)}" for n, f, i in zip(fte.names, fte.failed, fte.images)))
+        for attribute in dict.fromkeys(g.attribute for g in fte.rates.groups):
+            console.print(f"failure to enrol, {fte.model} by {attribute}: " + ", ".join(
+                f"{r.group.label} {r.k}/{r.n}" for r in fte.rates.of_attribute(attribute)))
     for line in (*result.enrolment_notes, *result.caveats):
         console.print(f"[yellow]note:[/] {line}")
     _write_outputs(result.audit, json_out=json_out, html_out=html_out, csv_dir=csv_dir, title=title,
                    console=console, caveats=result.caveats, extra=result.report_extra(),
-                   enrolment=result.failure_rows(), enrolment_notes=result.enrolment_notes)
+                   enrolment=result.failures, enrolment_notes=result.enrolment_notes)
     if csv_dir is not None:
         console.print(f"wrote {write_csv_table(csv_dir / 'failure_to_enrol.csv', result.failure_rows())}")
 
@@ -326,8 +317,8 @@ def pairs_manifest(
     group_value: str = typer.Option("all", "--group-value", help="The one group every image is put in."),
 ) -> None:
     """Make an images-mode manifest from a pairs list: images linked by same-person pairs are one subject."""
+    from unseen.audit.recognition.manifest import manifest_from_pairs
     from unseen.audit.report import write_csv_table
-    from unseen.audit.scoring import manifest_from_pairs
 
     console = Console()
     derived = manifest_from_pairs(pairs, images=images_folder, image_a=image_a, image_b=image_b, same=same)
@@ -341,7 +332,7 @@ def pairs_manifest(
 
 def read_images_manifest(manifest: Path, *, path_column: str, subject_column: str, groups: list[str],
                          label_source: list[str], one_per_person: bool, images: Optional[Path] = None):
-    from unseen.audit.scoring import read_manifest
+    from unseen.audit.recognition.manifest import read_manifest
 
     return read_manifest(manifest, path_column=path_column, subject_column=None if one_per_person else subject_column,
                          groups=tuple(groups), label_sources=_label_sources(label_source),

@@ -8,9 +8,9 @@ from typing import Optional
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from unseen.cli.bars import progress_bar
 from unseen.errors import ConfigError
 
 
@@ -29,7 +29,7 @@ def _percent(value: float) -> str:
 
 
 def rates_table(title: str, estimates, *, what: str = "recall") -> Table:
-    """A Rich table of `RateEstimate` rows (also used by the WIDER benchmark)."""
+    """A Rich table of `unseen.audit.stats.rates.Rate` rows."""
     table = Table(title=title)
     for column in ("group", what, "interval", "faces", "notes"):
         table.add_column(column, justify="left" if column in ("group", "notes") else "right")
@@ -42,7 +42,7 @@ def rates_table(title: str, estimates, *, what: str = "recall") -> Table:
 
 def print_audit(audit, console: Console) -> None:
     """The headline figures of a `DetectionAudit` in the terminal."""
-    from unseen.audit.detection_audit import SKIN_POOLED
+    from unseen.audit.detection.groups import SKIN_POOLED
 
     if audit.coverage is not None:
         from unseen.audit.report.detection import PADDED_BOXES_NOTE
@@ -59,7 +59,8 @@ def print_audit(audit, console: Console) -> None:
     fp = audit.false_positives_per_image
     console.print(f"threshold {audit.config.threshold:g}: {fp.value:.2f} false positives per image "
                   f"({fp.ci[0]:.2f}-{fp.ci[1]:.2f})")
-    groups = [audit.recall.overall, *[e for e in audit.recall.by_group if e.key.startswith(("skin", "gender", "age"))]]
+    groups = [audit.recall.overall,
+              *[r for r in audit.recall.by_group if r.group.attribute.startswith(("skin", "gender", "age"))]]
     console.print(rates_table("recall by group (* differs after Holm)", groups))
     console.print(rates_table("recall by face height", audit.recall.by_height))
     models = audit.models.get(SKIN_POOLED, ())
@@ -100,21 +101,17 @@ def detection(
     title: str = typer.Option("Detection audit", "--title"),
 ) -> None:
     """Audit face detection by group: recall, AP, false positives, odds ratios (and coverage)."""
-    from unseen.audit.detection_audit import DetectionAuditConfig, audit_pack
+    from unseen.audit.detection.audit import DetectionAuditConfig, audit_pack
     from unseen.audit.report import detection as report
 
     if (boxes is None) == (detector is None):
         raise ConfigError("audit detection: give either --boxes DIR (saved boxes) or --detector NAME")
     console = Console()
     config = DetectionAuditConfig(replicates=replicates, seed=seed, level=level, min_group_faces=min_group_faces)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"detecting ({detector})" if detector else "auditing", total=None)
+    with progress_bar(console) as bar:
         audit = audit_pack(
             pack, boxes=boxes, detector=detector, boxes_out=save_boxes, config=config, threshold=threshold,
-            coverage=coverage, shape=shape, label_sources=_label_sources(label_source),
-            on_image=lambda done, total: progress.update(task, completed=done, total=total),
-            progress=lambda message: progress.update(task, description=message))
+            coverage=coverage, shape=shape, label_sources=_label_sources(label_source), progress=bar)
     print_audit(audit, console)
     if json_out is not None:
         console.print(f"wrote {report.write_json(json_out, audit, title=title)}")

@@ -1,5 +1,6 @@
-"""The face engine shared by audit and redact: detectors, embedders, `Detections`."""
+"""The face engine shared by audit and redact: detectors, embedders, `Detections`, boxes."""
 
-from unseen.faces.types import Detections, box_iou
+from unseen.faces.boxes import box_iou
+from unseen.faces.types import Detections
 
 __all__ = ["Detections", "box_iou"]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from unseen.errors import ConfigError
+from unseen.faces.boxes import box_iou, xywh_to_xyxy, xyxy_to_xywh
 
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 """Order of the five landmarks; 'left' is the subject's right side seen in the image's left."""
@@ -92,10 +93,9 @@ class Detections:
 
     @classmethod
     def from_xywh(cls, xywh: Any, score: Any = None, **kwargs: Any) -> Detections:
-        boxes = np.asarray(xywh, dtype=np.float32).reshape(-1, 4)
-        xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+        xyxy = xywh_to_xyxy(np.asarray(xywh, dtype=np.float32).reshape(-1, 4))
         if score is None:
-            score = np.ones(len(boxes), np.float32)
+            score = np.ones(len(xyxy), np.float32)
         return cls(xyxy=xyxy, score=score, **kwargs)
 
     @classmethod
@@ -170,7 +170,7 @@ class Detections:
 
     @property
     def xywh(self) -> np.ndarray:
-        return np.concatenate([self.xyxy[:, :2], self.xyxy[:, 2:] - self.xyxy[:, :2]], axis=1)
+        return xyxy_to_xywh(self.xyxy)
 
     @property
     def has_landmarks(self) -> np.ndarray:
@@ -243,17 +243,12 @@ class Detections:
             return self
         order = np.argsort(-self.score, kind="stable")
         boxes = self.xyxy[order].astype(np.float64)
-        areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
         remaining = np.arange(len(order))
         kept = []
         while len(remaining):
             best, rest = remaining[0], remaining[1:]
             kept.append(best)
-            lt = np.maximum(boxes[best, :2], boxes[rest, :2])
-            rb = np.minimum(boxes[best, 2:], boxes[rest, 2:])
-            inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
-            union = areas[best] + areas[rest] - inter
-            iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+            iou = box_iou(boxes[best:best + 1], boxes[rest])[0]
             remaining = rest[iou < iou_threshold]
         return self[np.sort(order[kept])]
 
@@ -294,16 +289,3 @@ class Detections:
         except KeyError as missing:
             raise ConfigError(f"Detections.from_records: every record needs {missing}") from None
 
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between every box of ``a`` (n, 4) and of ``b`` (m, 4), both xyxy: (n, m)."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / union, 0.0)

@@ -18,6 +18,7 @@ import numpy as np
 
 from unseen.choices import Choice
 from unseen.errors import ConfigError
+from unseen.faces.boxes import CoverShape, shape_mask, snapped_to_grid, union_mask
 from unseen.faces.types import Detections
 
 MIN_PADDING = 0.25
@@ -30,13 +31,6 @@ class CoverStyle(Choice):
     SOLID = "solid"
     MOSAIC = "mosaic"
     BLUR = "blur"
-
-
-class CoverShape(Choice):
-    """The shape filled inside each padded face box (an ellipse leaves the box's corners)."""
-
-    BOX = "box"
-    ELLIPSE = "ellipse"
 
 
 @dataclass(frozen=True)
@@ -112,45 +106,19 @@ def drawn_regions(faces: Detections, *, width: int, height: int, config: CoverCo
     grown = faces.grown(config.padding)
     if config.shape is CoverShape.ELLIPSE:
         return grown
-    snapped = np.array([_snapped(face, config.block, width, height) for face in faces.xyxy], np.float32)
+    snapped = snapped_to_grid(faces.xyxy, config.block, width, height).astype(np.float32)
     xyxy = np.concatenate([np.minimum(grown.xyxy[:, :2], snapped[:, :2]),
                            np.maximum(grown.xyxy[:, 2:], snapped[:, 2:])], axis=1)
     return grown._replace(xyxy=xyxy)
 
 
 def cover_mask(faces: Detections, *, width: int, height: int, config: CoverConfig) -> np.ndarray:
-    """(H, W) bool: every pixel the configured cover hides for these faces."""
-    mask = np.zeros((height, width), dtype=np.uint8)
-    for face, region in zip(faces.xyxy, drawn_regions(faces, width=width, height=height, config=config).xyxy):
-        _draw_region(mask, region, config.shape)
-        x1, y1, x2, y2 = _snapped(face, config.block, width, height)
-        mask[y1:y2, x1:x2] = 1
-    return mask.astype(bool)
-
-
-def _snapped(box: np.ndarray, block: int, width: int, height: int) -> tuple[int, int, int, int]:
-    """The box widened outward to the ``block`` pixel grid, clipped to the image."""
-    x1 = int(np.floor(max(float(box[0]), 0.0) / block) * block)
-    y1 = int(np.floor(max(float(box[1]), 0.0) / block) * block)
-    x2 = int(min(np.ceil(min(float(box[2]), width) / block) * block, width))
-    y2 = int(min(np.ceil(min(float(box[3]), height) / block) * block, height))
-    return x1, y1, x2, y2
-
-
-def _draw_region(mask: np.ndarray, grown: np.ndarray, shape: CoverShape) -> None:
-    """Draw the shape inscribed in the (unclipped) box ``grown``; drawing clips to the mask."""
-    height, width = mask.shape
-    x1, y1, x2, y2 = (float(v) for v in grown)
-    if x2 - x1 <= 0 or y2 - y1 <= 0:
-        return
-    if shape is CoverShape.BOX:
-        left, top = max(int(np.floor(x1)), 0), max(int(np.floor(y1)), 0)
-        right, bottom = min(int(np.ceil(x2)), width), min(int(np.ceil(y2)), height)
-        mask[top:bottom, left:right] = 1
-        return
-    centre = (round((x1 + x2) / 2 * 16), round((y1 + y2) / 2 * 16))
-    axes = (max(1, round((x2 - x1) / 2 * 16)), max(1, round((y2 - y1) / 2 * 16)))
-    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, thickness=-1, lineType=cv2.LINE_8, shift=4)
+    """(H, W) bool: every pixel the configured cover hides for these faces: the shape in
+    each drawn region (`unseen.faces.boxes.shape_mask`) and the face box on the block grid."""
+    regions = drawn_regions(faces, width=width, height=height, config=config)
+    mask = shape_mask(regions.xyxy, width=width, height=height, shape=config.shape)
+    grid = snapped_to_grid(faces.xyxy, config.block, width, height)
+    return mask | union_mask(grid, width, height)
 
 
 def cover(rgb: np.ndarray, faces: Detections, *, config: CoverConfig | None = None,
@@ -191,7 +159,7 @@ def cover(rgb: np.ndarray, faces: Detections, *, config: CoverConfig | None = No
 
 def _bounds(face: np.ndarray, region: np.ndarray, block: int, width: int, height: int) -> tuple[int, int, int, int]:
     """Integer bounds, inside the image, holding the drawn region and the block-snapped face."""
-    sx1, sy1, sx2, sy2 = _snapped(face, block, width, height)
+    sx1, sy1, sx2, sy2 = (int(v) for v in snapped_to_grid(face, block, width, height)[0])
     return (max(min(int(np.floor(region[0])), sx1), 0), max(min(int(np.floor(region[1])), sy1), 0),
             min(max(int(np.ceil(region[2])), sx2), width), min(max(int(np.ceil(region[3])), sy2), height))
 

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from unseen.errors import ConfigError, ModelUnavailableError
+from unseen.faces.boxes import range_areas, range_sums
 from unseen.faces.detectors.base import Detector, check_rgb_image, check_threshold
 from unseen.faces.detectors.ensemble import merged_windows
 from unseen.faces.types import Detections, box_iou
@@ -406,16 +407,12 @@ def _share_on_flat_fill(found: Detections, original: np.ndarray, redacted: np.nd
     mean = cv2.blur(grey, (5, 5))
     variance = np.maximum(cv2.blur(grey * grey, (5, 5)) - mean * mean, 0)
     changed = np.abs(redacted.astype(np.int16) - original.astype(np.int16)).max(axis=2) > CHANGED
-    fill = (changed & (variance < FLAT_STD ** 2)).astype(np.int64)
-    integral = np.zeros((fill.shape[0] + 1, fill.shape[1] + 1), np.int64)
-    integral[1:, 1:] = fill.cumsum(axis=0).cumsum(axis=1)
+    fill = changed & (variance < FLAT_STD ** 2)
     height, width = fill.shape
-    boxes = np.round(found.xyxy).astype(np.int64)
-    x1, x2 = np.clip(boxes[:, 0], 0, width), np.clip(boxes[:, 2], 0, width)
-    y1, y2 = np.clip(boxes[:, 1], 0, height), np.clip(boxes[:, 3], 0, height)
-    inside = integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
-    area = np.maximum((x2 - x1) * (y2 - y1), 1)
-    return inside / area
+    ranges = np.round(found.xyxy).astype(np.int64)
+    ranges[:, [0, 2]] = np.clip(ranges[:, [0, 2]], 0, width)
+    ranges[:, [1, 3]] = np.clip(ranges[:, [1, 3]], 0, height)
+    return range_sums(fill, ranges) / np.maximum(range_areas(ranges), 1)
 
 
 def check_same_size(original: np.ndarray, redacted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

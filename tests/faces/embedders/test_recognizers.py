@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unseen.audit.verification import roc_auc
+from unseen.audit.verification.metrics import roc_auc
 from unseen.errors import ConfigError
 from unseen.faces.detect import largest_face
 from unseen.faces.embedders import Embedder, Metric, similarity_threshold

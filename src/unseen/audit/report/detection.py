@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from unseen.audit.detection import HEIGHT_BUCKETS
-from unseen.audit.detection_audit import (
-    NOT_SURE, SKIN, SKIN_POOLED, DetectionAudit, RateEstimate, RateFamily,
-)
-from unseen.audit.detection_model import MissModel
+import unseen
+from unseen.audit.detection.audit import DetectionAudit
+from unseen.audit.detection.groups import HEIGHT_BUCKETS, NOT_SURE, SKIN, SKIN_POOLED, SKIN_POOLS
+from unseen.audit.detection.miss_model import Adjustment, MissModel
+from unseen.audit.detection.rates import RateFamily
 from unseen.audit.report.json_io import write_report_json
 from unseen.audit.report.tables import write_csv_table
-from unseen.audit.report.verification import unseen_version
+from unseen.audit.stats.rates import Rate
 
 SCHEMA = "unseen.audit.detection/1"
 
@@ -40,17 +40,18 @@ CONVENTIONS = (
 
 
 # -- JSON -------------------------------------------------------------------------------
-def rate_record(estimate: RateEstimate) -> dict[str, Any]:
-    return {"value": estimate.value, "ci": list(estimate.ci), "n": estimate.n, "successes": estimate.k,
-            "flags": list(estimate.flags), "p_holm": estimate.p_holm, "differs": estimate.differs}
+def rate_record(rate: Rate) -> dict[str, Any]:
+    return {"value": rate.value, "ci": list(rate.ci), "n": rate.n, "successes": rate.k,
+            "flags": list(rate.flags), "p_holm": rate.p_holm, "differs": rate.differs}
 
 
-def _family_record(family: RateFamily) -> dict[str, Any]:
+def _family_records(family: RateFamily, measure: str) -> dict[str, Any]:
+    """``measure``: by group; ``measure_by_height``; ``measure_within_size`` (group -> height)."""
     return {
-        "groups": {e.key: rate_record(e) for e in (family.overall, *family.by_group, *family.by_intersection)},
-        "by_height": {e.key: rate_record(e) for e in family.by_height},
-        "within_size": {group: {e.key.rsplit(" | height ", 1)[1]: rate_record(e) for e in rows}
-                        for group, rows in family.within_size.items()},
+        measure: {r.group.name: rate_record(r) for r in (family.overall, *family.by_group, *family.by_intersection)},
+        f"{measure}_by_height": {r.group.within: rate_record(r) for r in family.by_height},
+        f"{measure}_within_size": {group: {r.group.within: rate_record(r) for r in rows}
+                                   for group, rows in family.within_size_by_group().items()},
     }
 
 
@@ -67,11 +68,10 @@ def report_data(audit: DetectionAudit, *, title: str = "") -> dict[str, Any]:
     """The JSON document: ``ap`` {easy, medium, hard} (fractions), ``recall`` {group: {value,
     ci, n, ...}}, ``regression`` {labels: {model: odds ratios with intervals}}, and the rest."""
     config = audit.config
-    recall = _family_record(audit.recall)
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "title": title,
-        "unseen_version": unseen_version(),
+        "unseen_version": unseen.__version__,
         "data": {**audit.about, "images": audit.n_images, "faces": audit.n_faces, "valid_faces": audit.n_valid,
                  "labelled_valid_faces": audit.labelled},
         "method": {"threshold": config.threshold, "iou_threshold": config.iou_threshold,
@@ -80,20 +80,16 @@ def report_data(audit: DetectionAudit, *, title: str = "") -> dict[str, Any]:
                    "min_group_faces": config.min_group_faces, "conventions": list(CONVENTIONS)},
         "ap": None if audit.ap is None else {s.name: s.ap for s in audit.ap.settings},
         "ap_faces": None if audit.ap is None else {s.name: s.faces for s in audit.ap.settings},
-        "recall": recall["groups"],
-        "recall_by_height": recall["by_height"],
-        "recall_within_size": recall["within_size"],
+        **_family_records(audit.recall, "recall"),
         "false_positives": {"per_image": rate_record(audit.false_positives_per_image),
                             "total": audit.false_positives, "images": audit.n_images},
         "regression": {labels: {m.name: model_record(m) for m in models} for labels, models in audit.models.items()},
         "coverage": None,
     }
     if audit.coverage is not None:
-        hidden = _family_record(audit.coverage.hidden)
         data["coverage"] = {
             "shape": audit.coverage.shape.value, "hidden_at": config.hidden_at,
-            "hidden": hidden["groups"], "hidden_by_height": hidden["by_height"],
-            "hidden_within_size": hidden["within_size"],
+            **_family_records(audit.coverage.hidden, "hidden"),
             "image_area_covered": rate_record(audit.coverage.covered_share),
             "image_area_covered_away_from_faces": rate_record(audit.coverage.covered_away_share),
         }
@@ -117,16 +113,14 @@ def rate_rows(audit: DetectionAudit) -> list[dict[str, Any]]:
     families = [("recall", audit.recall)] + ([("hidden", audit.coverage.hidden)] if audit.coverage else [])
     for measure, family in families:
         parts = [("overall", [family.overall]), ("group", family.by_group),
-                 ("intersection", family.by_intersection), ("height", family.by_height)]
-        parts += [("within size", list(estimates)) for estimates in family.within_size.values()]
-        for breakdown, estimates in parts:
-            for e in estimates:
-                group, _, height = e.key.partition(" | height ")
-                if breakdown == "height":
-                    group, height = "all", e.key
-                rows.append({"measure": measure, "breakdown": breakdown, "group": group, "height": height,
-                             "n": e.n, "successes": e.k, "value": e.value, "ci_low": e.ci[0], "ci_high": e.ci[1],
-                             "p_holm": e.p_holm, "differs": e.differs, "flags": "; ".join(e.flags)})
+                 ("intersection", family.by_intersection), ("height", family.by_height),
+                 ("within size", family.within_size)]
+        for breakdown, rates in parts:
+            for r in rates:
+                rows.append({"measure": measure, "breakdown": breakdown, "group": r.group.name,
+                             "height": r.group.within, "n": r.n, "successes": r.k, "value": r.value,
+                             "ci_low": r.ci[0], "ci_high": r.ci[1], "p_holm": r.p_holm, "differs": r.differs,
+                             "flags": "; ".join(r.flags)})
     return rows
 
 
@@ -168,7 +162,7 @@ class _Figure:
     caption: str
 
 
-def _rates_figure(estimates: Sequence[RateEstimate], *, title: str, xlabel: str, caption: str,
+def _rates_figure(estimates: Sequence[Rate], *, title: str, xlabel: str, caption: str,
                   reference: float | None = None, reference_label: str = "") -> _Figure:
     from markupsafe import Markup
 
@@ -182,7 +176,7 @@ def _rates_figure(estimates: Sequence[RateEstimate], *, title: str, xlabel: str,
     return _Figure(title, Markup(svg), caption)
 
 
-def _by_size_svg(lines: dict[str, Sequence[RateEstimate]], *, ylabel: str, min_faces: int) -> str:
+def _by_size_svg(lines: dict[str, Sequence[Rate]], *, ylabel: str, min_faces: int) -> str:
     """One line per group across the height buckets, with interval bars; a point resting on
     fewer than ``min_faces`` faces is drawn hollow, one on fewer than 5 is left out."""
     from matplotlib.figure import Figure
@@ -211,10 +205,12 @@ def _by_size_svg(lines: dict[str, Sequence[RateEstimate]], *, ylabel: str, min_f
     return svg_from_figure(figure)
 
 
-def _size_lines(family: RateFamily, attribute: str) -> dict[str, Sequence[RateEstimate]]:
-    prefix = f"{attribute}="
-    return {key[len(prefix):]: rows for key, rows in family.within_size.items()
-            if key.startswith(prefix) and NOT_SURE not in key}
+def _size_lines(family: RateFamily, attribute: str) -> dict[str, Sequence[Rate]]:
+    lines: dict[str, list[Rate]] = {}
+    for rate in family.within_size:
+        if rate.group.attribute == attribute and rate.group.label != NOT_SURE:
+            lines.setdefault(rate.group.label, []).append(rate)
+    return lines
 
 
 def _forest_figure(models: Sequence[MissModel], labels: str) -> _Figure | None:
@@ -223,7 +219,7 @@ def _forest_figure(models: Sequence[MissModel], labels: str) -> _Figure | None:
     from unseen.audit.report import plots
 
     rows = [(f"{o.level} vs {o.reference} ({m.name})" if o.variable == labels else f"{o.level} ({m.name})", o)
-            for m in models for o in m.odds_ratios if o.variable == labels or m.name == "adjusted"]
+            for m in models for o in m.odds_ratios if o.variable == labels or m.name == Adjustment.ADJUSTED]
     if not rows:
         return None
     svg = plots.rates_with_intervals_svg(
@@ -236,15 +232,15 @@ def _forest_figure(models: Sequence[MissModel], labels: str) -> _Figure | None:
 
 
 def _gap_sentence(family: RateFamily, attribute: str, what: str) -> str | None:
-    groups = [e for e in family.by_group if e.key.startswith(f"{attribute}=") and NOT_SURE not in e.key and e.n]
+    groups = [r for r in family.by_group.of_attribute(attribute) if r.group.label != NOT_SURE and r.n]
     if len(groups) < 2:
         return None
     low = min(groups, key=lambda e: e.value)
     high = max(groups, key=lambda e: e.value)
     verdict = ("a difference that survives Holm's correction" if low.differs or high.differs
                else "within what chance and the sample allow")
-    return (f"By {attribute}: {what} was lowest for {low.key.split('=', 1)[1]} ({low.value:.1%}, interval "
-            f"{low.ci[0]:.1%}-{low.ci[1]:.1%}, {low.n} faces) and highest for {high.key.split('=', 1)[1]} "
+    return (f"By {attribute}: {what} was lowest for {low.group.label} ({low.value:.1%}, interval "
+            f"{low.ci[0]:.1%}-{low.ci[1]:.1%}, {low.n} faces) and highest for {high.group.label} "
             f"({high.value:.1%}, {high.ci[0]:.1%}-{high.ci[1]:.1%}, {high.n} faces): {verdict}.")
 
 
@@ -254,7 +250,7 @@ def _model_sentence(audit: DetectionAudit) -> str | None:
         return None
     parts = []
     for m in models:
-        darkest = [o for o in m.for_variable(SKIN_POOLED) if o.level == "V-VI"]
+        darkest = [o for o in m.for_variable(SKIN_POOLED) if o.level == SKIN_POOLS[-1][0]]
         if darkest:
             o = darkest[0]
             parts.append(f"{m.name} {o.value:.2f} ({o.ci[0]:.2f}-{o.ci[1]:.2f})")
@@ -302,7 +298,8 @@ def _warnings(audit: DetectionAudit) -> list[str]:
         warnings.append(f"Only {labelled:,} of {audit.n_valid:,} valid faces carry a skin-type label, and small faces "
                         "were mostly left unlabelled: compare groups within face-size buckets and read the "
                         "size-controlled odds ratios, not only the raw rates.")
-    small = [e.key for e in audit.recall.by_group if any(f.startswith("fewer than") and "faces" in f for f in e.flags)]
+    small = [r.group.name for r in audit.recall.by_group
+             if any(f.startswith("fewer than") and "faces" in f for f in r.flags)]
     if small:
         warnings.append(f"Too few faces to support a figure (flagged, not tested): {', '.join(small[:12])}"
                         + (" ..." if len(small) > 12 else "") + ".")
@@ -318,7 +315,7 @@ def _figures(audit: DetectionAudit) -> list[_Figure]:
 
     figures = []
     overall = audit.recall.overall.value
-    groups = [e for e in audit.recall.by_group if not e.key.startswith(f"{SKIN_POOLED}=")]
+    groups = [r for r in audit.recall.by_group if r.group.attribute != SKIN_POOLED]
     figures.append(_rates_figure(groups, title="Recall by group", xlabel="recall (share of faces found)",
                                  reference=overall, reference_label="all valid faces",
                                  caption="Dots: recall; bars: image-bootstrap interval."))
@@ -336,7 +333,7 @@ def _figures(audit: DetectionAudit) -> list[_Figure]:
         if forest is not None:
             figures.append(forest)
     if audit.coverage is not None:
-        hidden = [e for e in audit.coverage.hidden.by_group if not e.key.startswith(f"{SKIN_POOLED}=")]
+        hidden = [r for r in audit.coverage.hidden.by_group if r.group.attribute != SKIN_POOLED]
         figures.append(_rates_figure(hidden, title="Faces hidden by group", xlabel="share of faces hidden",
                                      reference=audit.coverage.hidden.overall.value, reference_label="all valid faces",
                                      caption=f"Hidden: at least {audit.config.hidden_at:.0%} of the face box covered."))
@@ -345,7 +342,7 @@ def _figures(audit: DetectionAudit) -> list[_Figure]:
 
 def html_context(audit: DetectionAudit, *, title: str = "Detection audit") -> dict[str, Any]:
     return {"title": title, "audit": audit, "summary": _plain_summary(audit), "warnings": _warnings(audit),
-            "padded_boxes_note": PADDED_BOXES_NOTE, "figures": _figures(audit), "conventions": CONVENTIONS, "unseen_version": unseen_version(),
+            "padded_boxes_note": PADDED_BOXES_NOTE, "figures": _figures(audit), "conventions": CONVENTIONS, "unseen_version": unseen.__version__,
             "height_buckets": HEIGHT_BUCKETS, "skin_pooled": SKIN_POOLED, "isfinite": math.isfinite}
 
 

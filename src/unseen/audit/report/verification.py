@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unseen.audit.comparisons import ScoreScale
+import unseen
+from unseen.audit.recognition.comparisons import ScoreScale
+from unseen.audit.recognition.enrolment import FailureToEnrol
 from unseen.audit.report.json_io import write_report_json
 from unseen.audit.report.tables import write_csv_table
-from unseen.audit.verification import (
-    BootstrapUnit,
-    ModelAttributeAudit,
-    OperatingPointResult,
-    VerificationAudit,
-)
+from unseen.audit.verification.config import BootstrapUnit, ThresholdPolicy
+from unseen.audit.verification.results import ModelAttributeAudit, OperatingPointResult, VerificationAudit
 
 SCHEMA = "unseen.audit.verification/1"
 
@@ -38,34 +35,24 @@ CONVENTIONS = (
 )
 
 
-def unseen_version() -> str:
-    try:
-        return version("unseen")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _nan_to_none(value: float) -> float | None:
-    return None if value is None or not math.isfinite(float(value)) else float(value)
-
-
 def _point_block(result: OperatingPointResult, audit: ModelAttributeAudit) -> dict[str, Any]:
     groups = result.groups
     scores = audit.scores
     point = result.point
+    fmr, fnmr = groups.fmr, groups.fnmr
+    fmr_rate, fnmr_rate = fmr.rate, fnmr.rate
     block_groups = {}
     for k, name in enumerate(groups.names):
         block_groups[name] = {
-            "fmr": groups.fmr[k], "fnmr": groups.fnmr[k],
-            "fmr_ci": groups.fmr_ci[k], "fnmr_ci": groups.fnmr_ci[k],
-            "n_mated": int(groups.n_mated[k]), "n_nonmated": int(groups.n_nonmated[k]),
+            "fmr": fmr_rate[k], "fnmr": fnmr_rate[k],
+            "fmr_ci": fmr.ci[k], "fnmr_ci": fnmr.ci[k],
+            "n_mated": int(fnmr.trials[k]), "n_nonmated": int(fmr.trials[k]),
             "accuracy": groups.accuracy[k], "accuracy_ci": groups.accuracy_ci[k],
-            "false_matches": groups.false_matches[k], "false_non_matches": groups.false_non_matches[k],
-            "fmr_upper_bound_only": bool(groups.fmr_bound_only[k]),
-            "fnmr_upper_bound_only": bool(groups.fnmr_bound_only[k]),
+            "false_matches": fmr.events[k], "false_non_matches": fnmr.events[k],
+            "fmr_upper_bound_only": bool(fmr.bound_only[k]),
+            "fnmr_upper_bound_only": bool(fnmr.bound_only[k]),
             "own_threshold": groups.group_threshold[k], "threshold_shift": groups.threshold_shift[k],
-            "fmr_holm_p": groups.fmr_p_holm[k] if len(groups.fmr_p_holm) else None,
-            "fnmr_holm_p": groups.fnmr_p_holm[k] if len(groups.fnmr_p_holm) else None,
+            "fmr_holm_p": fmr.p_holm[k], "fnmr_holm_p": fnmr.p_holm[k],
             "d_prime": scores.d_prime[k], "auc": scores.auc[k],
             "flags": list(groups.flags[k]),
         }
@@ -120,7 +107,7 @@ def report_data(audit: VerificationAudit, *, title: str = "", extra: dict[str, A
     return {
         "schema": SCHEMA,
         "title": title,
-        "unseen_version": unseen_version(),
+        "unseen_version": unseen.__version__,
         "data": {
             "source": getattr(provenance, "source", ""), "sha256": getattr(provenance, "sha256", ""),
             "n_pairs": audit.n_pairs, "n_mated": audit.n_mated, "n_nonmated": audit.n_pairs - audit.n_mated,
@@ -156,50 +143,53 @@ def write_json(path: str | Path, audit: VerificationAudit, **kwargs: Any) -> Pat
     return write_report_json(path, report_data(audit, **kwargs))
 
 
-def group_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
-    rows = []
+def _each_point(audit: VerificationAudit) -> Iterator[tuple[dict[str, Any], OperatingPointResult]]:
+    """Every operating point of every analysis, with the columns that say which it is."""
     for item in audit.results:
         for op in item.operating_points:
-            g = op.groups
-            for k, name in enumerate(g.names):
-                rows.append({
-                    "model": item.model, "attribute": item.attribute, "operating_point": op.point.name,
-                    "threshold": op.threshold_input_scale, "group": name,
-                    "fmr": g.fmr[k], "fmr_low": g.fmr_ci[k][0], "fmr_high": g.fmr_ci[k][1],
-                    "fmr_upper_bound_only": bool(g.fmr_bound_only[k]),
-                    "fnmr": g.fnmr[k], "fnmr_low": g.fnmr_ci[k][0], "fnmr_high": g.fnmr_ci[k][1],
-                    "fnmr_upper_bound_only": bool(g.fnmr_bound_only[k]),
-                    "accuracy": g.accuracy[k], "false_matches": g.false_matches[k],
-                    "n_nonmated": int(g.n_nonmated[k]), "false_non_matches": g.false_non_matches[k],
-                    "n_mated": int(g.n_mated[k]), "threshold_shift": g.threshold_shift[k],
-                    "flags": "; ".join(g.flags[k]),
-                })
+            yield {"model": item.model, "attribute": item.attribute, "operating_point": op.point.name}, op
+
+
+def group_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
+    rows = []
+    for which, op in _each_point(audit):
+        g = op.groups
+        fmr, fnmr = g.fmr, g.fnmr
+        fmr_rate, fnmr_rate = fmr.rate, fnmr.rate
+        for k, name in enumerate(g.names):
+            rows.append({
+                **which, "threshold": op.threshold_input_scale, "group": name,
+                "fmr": fmr_rate[k], "fmr_low": fmr.ci[k][0], "fmr_high": fmr.ci[k][1],
+                "fmr_upper_bound_only": bool(fmr.bound_only[k]),
+                "fnmr": fnmr_rate[k], "fnmr_low": fnmr.ci[k][0], "fnmr_high": fnmr.ci[k][1],
+                "fnmr_upper_bound_only": bool(fnmr.bound_only[k]),
+                "accuracy": g.accuracy[k], "false_matches": fmr.events[k],
+                "n_nonmated": int(fmr.trials[k]), "false_non_matches": fnmr.events[k],
+                "n_mated": int(fnmr.trials[k]), "threshold_shift": g.threshold_shift[k],
+                "flags": "; ".join(g.flags[k]),
+            })
     return rows
 
 
 def cross_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
     rows = []
-    for item in audit.results:
-        for op in item.operating_points:
-            c = op.cross
-            for i, row in enumerate(c.names):
-                for j, column in enumerate(c.names):
-                    rows.append({"model": item.model, "attribute": item.attribute, "operating_point": op.point.name,
-                                 "enrolled": row, "probe": column, "fmr": c.fmr[i, j], "fmr_low": c.ci[i, j, 0],
-                                 "fmr_high": c.ci[i, j, 1], "false_matches": c.false_matches[i, j],
-                                 "n_nonmated": int(c.n_nonmated[i, j])})
+    for which, op in _each_point(audit):
+        c = op.cross
+        for i, row in enumerate(c.names):
+            for j, column in enumerate(c.names):
+                rows.append({**which, "enrolled": row, "probe": column, "fmr": c.fmr[i, j], "fmr_low": c.ci[i, j, 0],
+                             "fmr_high": c.ci[i, j, 1], "false_matches": c.false_matches[i, j],
+                             "n_nonmated": int(c.n_nonmated[i, j])})
     return rows
 
 
 def summary_rows(audit: VerificationAudit) -> list[dict[str, Any]]:
     rows = []
-    for item in audit.results:
-        for op in item.operating_points:
-            s = op.summary
-            for i, name in enumerate(s.names):
-                rows.append({"model": item.model, "attribute": item.attribute, "operating_point": op.point.name,
-                             "measure": name, "value": s.values[i], "low": s.ci[i][0], "high": s.ci[i][1],
-                             "lower_bound": bool(s.bounded[i])})
+    for which, op in _each_point(audit):
+        s = op.summary
+        for i, name in enumerate(s.names):
+            rows.append({**which, "measure": name, "value": s.values[i], "low": s.ci[i][0], "high": s.ci[i][1],
+                         "lower_bound": bool(s.bounded[i])})
     return rows
 
 
@@ -223,8 +213,9 @@ class _Figure:
 def _ratio_sentence(result: OperatingPointResult) -> list[str]:
     groups = result.groups
     sentences = []
-    for rate, values, intervals, counts in (("false match rate", groups.fmr, groups.fmr_ci, groups.n_nonmated),
-                                            ("false non-match rate", groups.fnmr, groups.fnmr_ci, groups.n_mated)):
+    for rate, table, ratio in (("false match rate", groups.fmr, "fmr_max_min"),
+                               ("false non-match rate", groups.fnmr, "fnmr_max_min")):
+        values, intervals, counts = table.rate, table.ci, table.trials
         valid = np.isfinite(values) & (counts > 0)
         if valid.sum() < 2:
             continue
@@ -239,7 +230,7 @@ def _ratio_sentence(result: OperatingPointResult) -> list[str]:
                              f"{groups.names[low]} had none in {int(counts[low]):,} comparisons, so the gap is at "
                              f"least {values[high] / intervals[low][1]:.1f} times.")
             continue
-        interval = result.summary.interval("fmr_max_min" if rate == "false match rate" else "fnmr_max_min")
+        interval = result.summary.interval(ratio)
         spread = (f" (interval of this ratio {interval[0]:.3g} to {interval[1]:.3g})"
                   if np.all(np.isfinite(interval)) else "")
         sentences.append(f"The {rate} of {groups.names[high]} ({values[high]:.2g}) was {values[high] / values[low]:.1f} "
@@ -248,15 +239,15 @@ def _ratio_sentence(result: OperatingPointResult) -> list[str]:
 
 
 def _threshold_how(op: OperatingPointResult) -> str:
-    policy = op.point.policy.value
-    if policy == "target-fmr":
+    policy = op.point.policy
+    if policy is ThresholdPolicy.TARGET_FMR:
         return (f"set so that at most {op.point.target_fmr:g} of all different-person comparisons are wrongly "
                 "accepted")
-    if policy == "fixed":
+    if policy is ThresholdPolicy.FIXED:
         return "given by the user" + (f" ({op.point.label})" if op.point.label else "")
-    if policy == "per-group":
+    if policy is ThresholdPolicy.PER_GROUP:
         return "set separately for each group (a paper-reproduction option, not the method)"
-    return f"chosen by the '{policy}' rule (a paper-reproduction option, not the method)"
+    return f"chosen by the '{policy.value}' rule (a paper-reproduction option, not the method)"
 
 
 def _plain_summary(audit: VerificationAudit) -> list[str]:
@@ -291,9 +282,10 @@ def _figures(item: ModelAttributeAudit) -> list[_Figure]:
     groups = op.groups
     figures = []
     names = list(groups.names)
-    if np.any(groups.n_mated > 0):
+    fmr, fnmr = groups.fmr, groups.fnmr
+    if np.any(fnmr.trials > 0):
         curves = [plots.Curve(n, item.scores.det[k].fmr, item.scores.det[k].fnmr) for k, n in enumerate(names)]
-        marks = [plots.Curve(n, np.array([groups.fmr[k]]), np.array([groups.fnmr[k]])) for k, n in enumerate(names)]
+        marks = [plots.Curve(n, np.array([fmr.rate[k]]), np.array([fnmr.rate[k]])) for k, n in enumerate(names)]
         figures.append(_Figure("DET curves per group", Markup(plots.det_curves_svg(curves=curves, marks=marks)),
                                "Each group's own mated and same-group non-mated pairs; dots mark the global "
                                "threshold. Lower-left is better; a curve to the right means more false matches at "
@@ -308,15 +300,15 @@ def _figures(item: ModelAttributeAudit) -> list[_Figure]:
         "Similarity of same-person (solid) and different-person (dashed) pairs per group; the vertical line is "
         "the threshold."))
     rate_kwargs = dict(log_scale=True)
-    if np.any(groups.n_nonmated > 0):
+    if np.any(fmr.trials > 0):
         figures.append(_Figure("False match rate per group", Markup(plots.rates_with_intervals_svg(
-            labels=names, values=groups.fmr, intervals=groups.fmr_ci, upper_bound_only=groups.fmr_bound_only,
+            labels=names, values=fmr.rate, intervals=fmr.ci, upper_bound_only=fmr.bound_only,
             reference=op.point.target_fmr, reference_label="target FMR" if op.point.target_fmr else "",
             xlabel="FMR (log scale)", **rate_kwargs)),
             "Dots: measured rate; bars: interval; '<' marks an upper bound where no error was seen."))
-    if np.any(groups.n_mated > 0):
+    if np.any(fnmr.trials > 0):
         figures.append(_Figure("False non-match rate per group", Markup(plots.rates_with_intervals_svg(
-            labels=names, values=groups.fnmr, intervals=groups.fnmr_ci, upper_bound_only=groups.fnmr_bound_only,
+            labels=names, values=fnmr.rate, intervals=fnmr.ci, upper_bound_only=fnmr.bound_only,
             xlabel="FNMR (log scale)", **rate_kwargs)), ""))
     target = op.point.target_fmr if op.point.target_fmr else op.global_fmr
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -339,9 +331,9 @@ def _figures(item: ModelAttributeAudit) -> list[_Figure]:
 
 
 def html_context(audit: VerificationAudit, *, title: str = "Verification audit", caveats: Sequence[str] = (),
-                 enrolment: Sequence[dict[str, Any]] = (), enrolment_notes: Sequence[str] = ()) -> dict[str, Any]:
-    """The page's data. ``enrolment``: failure-to-enrol rows (model, attribute, group,
-    images, failed, rate) of an images-mode audit, shown with ``enrolment_notes``."""
+                 enrolment: Sequence[FailureToEnrol] = (), enrolment_notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The page's data. ``enrolment``: each model's failures to enrol of an images-mode
+    audit, shown with ``enrolment_notes``."""
     warnings = list(caveats)
     if audit.bootstrap_unit is BootstrapUnit.PAIR:
         warnings.append("No subject ids: intervals resample pairs and are too narrow, because pairs that share a "
@@ -353,26 +345,27 @@ def html_context(audit: VerificationAudit, *, title: str = "Verification audit",
     for item in audit.results:
         sections.append({"item": item, "figures": _figures(item)})
     return {"title": title, "audit": audit, "sections": sections, "summary": _plain_summary(audit),
-            "warnings": warnings, "conventions": CONVENTIONS, "unseen_version": unseen_version(),
+            "warnings": warnings, "conventions": CONVENTIONS, "unseen_version": unseen.__version__,
             "provenance": audit.provenance, "isfinite": math.isfinite, "enrolment": _enrolment_table(enrolment),
             "enrolment_notes": list(enrolment_notes)}
 
 
-def _enrolment_table(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """Failure-to-enrol rows pivoted: one line per attribute and group, one column per model."""
-    if not rows:
+def _enrolment_table(failures: Sequence[FailureToEnrol]) -> dict[str, Any] | None:
+    """Failures to enrol pivoted: one line per attribute and group, one column per model."""
+    if not any(len(f.rates) for f in failures):
         return None
-    models = list(dict.fromkeys(r["model"] for r in rows))
+    models = list(dict.fromkeys(f.model for f in failures if len(f.rates)))
     lines: dict[tuple[str, str], dict[str, str]] = {}
-    for r in rows:
-        rate = f" (rate {r['rate']:.2g})" if r["rate"] is not None and r["failed"] else ""
-        lines.setdefault((r["attribute"], r["group"]), {})[r["model"]] = f"{r['failed']} / {r['images']}{rate}"
+    for f in failures:
+        for r in f.rates:
+            rate = f" (rate {r.value:.2g})" if r.n and r.k else ""
+            lines.setdefault((r.group.attribute, r.group.label), {})[f.model] = f"{r.k} / {r.n}{rate}"
     return {"models": models, "rows": [{"attribute": a, "group": g, "cells": [cells.get(m, "") for m in models]}
                                        for (a, g), cells in lines.items()]}
 
 
 def write_html(path: str | Path, audit: VerificationAudit, *, title: str = "Verification audit",
-               caveats: Sequence[str] = (), enrolment: Sequence[dict[str, Any]] = (),
+               caveats: Sequence[str] = (), enrolment: Sequence[FailureToEnrol] = (),
                enrolment_notes: Sequence[str] = ()) -> Path:
     from unseen.audit.report.html import write_html_report
 

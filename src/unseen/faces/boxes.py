@@ -1,0 +1,150 @@
+"""Boxes and the shapes drawn in them: used alike by redaction (what it covers) and the
+audit (what it measures), so both see the same pixels.
+
+Boxes are float pixels ``x1, y1, x2, y2`` (corners, half-open: ``0, 0, 10, 10`` is pixels
+0 to 9) or ``x, y, w, h``. A *pixel range* is integer ``c0, r0, c1, r1`` (columns
+``c0..c1-1``, rows ``r0..r1-1``), clipped to an image; two rules turn a box into one:
+
+- `covering_ranges`: every pixel the box touches (what a cover must hide);
+- `centred_ranges`: every pixel whose centre lies in the box (what an annotated box shows).
+
+`shape_mask` is the one raster of a cover shape: `unseen.redact.cover` draws with it and
+`unseen.audit.detection.coverage` measures with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from unseen.choices import Choice
+from unseen.errors import ConfigError
+
+
+class CoverShape(Choice):
+    """The shape filled inside each box that is covered (an ellipse leaves the box's corners)."""
+
+    BOX = "box"
+    ELLIPSE = "ellipse"
+
+
+def _boxes(boxes: Any) -> np.ndarray:
+    array = np.asarray(boxes)
+    if array.size == 0:
+        return array.reshape(0, 4)
+    if array.ndim != 2 or array.shape[1] != 4:
+        raise ConfigError(f"boxes: expected shape (n, 4), got {array.shape}")
+    return array
+
+
+def xywh_to_xyxy(boxes: Any) -> np.ndarray:
+    """``x, y, w, h`` -> ``x1, y1, x2, y2`` (same dtype)."""
+    b = _boxes(boxes)
+    return np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
+
+
+def xyxy_to_xywh(boxes: Any) -> np.ndarray:
+    """``x1, y1, x2, y2`` -> ``x, y, w, h`` (same dtype)."""
+    b = _boxes(boxes)
+    return np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between every box of ``a`` (n, 4) and of ``b`` (m, 4), both xyxy: (n, m).
+
+    Continuous areas (a box is the half-open pixel range it spans); 0 where the union is empty.
+    """
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+# -- pixel ranges -------------------------------------------------------------------------
+def _clipped(ranges: np.ndarray, width: int, height: int) -> np.ndarray:
+    ranges[:, [0, 2]] = np.clip(ranges[:, [0, 2]], 0, width)
+    ranges[:, [1, 3]] = np.clip(ranges[:, [1, 3]], 0, height)
+    ranges[:, 2] = np.maximum(ranges[:, 2], ranges[:, 0])
+    ranges[:, 3] = np.maximum(ranges[:, 3], ranges[:, 1])
+    return ranges
+
+
+def covering_ranges(xyxy: Any, width: int, height: int) -> np.ndarray:
+    """(n, 4) pixel ranges holding every pixel each box touches (floor / ceil), clipped;
+    a box without area gets an empty range."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    ranges = np.concatenate([np.floor(xyxy[:, :2]), np.ceil(xyxy[:, 2:])], axis=1).astype(np.int64)
+    flat = (xyxy[:, 2] - xyxy[:, 0] <= 0) | (xyxy[:, 3] - xyxy[:, 1] <= 0)
+    ranges[flat, 2:] = ranges[flat, :2]
+    return _clipped(ranges, width, height)
+
+
+def centred_ranges(xyxy: Any, width: int, height: int) -> np.ndarray:
+    """(n, 4) pixel ranges holding the pixels whose centres lie in each box, clipped."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    return _clipped(np.ceil(xyxy - 0.5).astype(np.int64), width, height)
+
+
+def snapped_to_grid(xyxy: Any, block: int, width: int, height: int) -> np.ndarray:
+    """(n, 4) pixel ranges: each box widened outward to the ``block`` pixel grid (JPEG's
+    8 x 8 blocks), clipped to the image."""
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    low = np.floor(np.maximum(xyxy[:, :2], 0.0) / block) * block
+    high = np.ceil(np.minimum(xyxy[:, 2:], [width, height]) / block) * block
+    return _clipped(np.concatenate([low, high], axis=1).astype(np.int64), width, height)
+
+
+def union_mask(ranges: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(height, width) bool: pixels inside any of the (clipped) pixel ranges."""
+    c0, r0, c1, r1 = np.asarray(ranges, np.int64).reshape(-1, 4).T
+    marks = np.zeros((height + 1, width + 1), np.int32)  # a 2-D difference array: no loop over boxes
+    np.add.at(marks, (r0, c0), 1)
+    np.add.at(marks, (r0, c1), -1)
+    np.add.at(marks, (r1, c0), -1)
+    np.add.at(marks, (r1, c1), 1)
+    return marks.cumsum(axis=0).cumsum(axis=1)[:height, :width] > 0
+
+
+def range_sums(values: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """(n,) sum of a (height, width) array over each (clipped) pixel range: an integral image."""
+    values = np.asarray(values)
+    c0, r0, c1, r1 = np.asarray(ranges, np.int64).reshape(-1, 4).T
+    integral = np.zeros((values.shape[0] + 1, values.shape[1] + 1), np.int64)
+    integral[1:, 1:] = values.cumsum(axis=0, dtype=np.int64).cumsum(axis=1)
+    return integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+
+
+def range_areas(ranges: np.ndarray) -> np.ndarray:
+    """(n,) pixels in each pixel range."""
+    ranges = np.asarray(ranges, np.int64).reshape(-1, 4)
+    return (ranges[:, 2] - ranges[:, 0]) * (ranges[:, 3] - ranges[:, 1])
+
+
+# -- the one raster of a cover shape ------------------------------------------------------
+def shape_mask(xyxy: Any, *, width: int, height: int, shape: CoverShape | str = CoverShape.BOX) -> np.ndarray:
+    """(height, width) bool: ``shape`` drawn in each box (boxes may reach past the image;
+    the drawing is clipped). A box is drawn over every pixel it touches; an ellipse is
+    inscribed in its box with OpenCV's filled ellipse at 1/16 pixel precision."""
+    shape = CoverShape.parse(shape, "shape")
+    if width < 1 or height < 1:
+        raise ConfigError(f"shape_mask: expected a positive image size, got {width}x{height}")
+    xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    if shape is CoverShape.BOX:
+        return union_mask(covering_ranges(xyxy, width, height), width, height)
+    import cv2
+
+    mask = np.zeros((height, width), np.uint8)
+    for x1, y1, x2, y2 in xyxy.tolist():
+        if x2 - x1 <= 0 or y2 - y1 <= 0:
+            continue
+        centre = (round((x1 + x2) / 2 * 16), round((y1 + y2) / 2 * 16))
+        axes = (max(1, round((x2 - x1) / 2 * 16)), max(1, round((y2 - y1) / 2 * 16)))
+        cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, thickness=-1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
