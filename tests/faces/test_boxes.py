@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from unseen.errors import ConfigError
 from unseen.faces.boxes import (
+    merged_windows,
     CoverShape, box_iou, centred_ranges, covering_ranges, range_areas, range_sums, shape_mask, snapped_to_grid,
     union_mask, xywh_to_xyxy, xyxy_to_xywh,
 )
@@ -138,3 +139,11 @@ def test_shape_mask_refuses_unknown_shapes_and_empty_images():
         shape_mask(np.zeros((0, 4)), width=2, height=2, shape="star")
     with pytest.raises(ConfigError, match="positive image size"):
         shape_mask(np.zeros((0, 4)), width=0, height=2)
+
+
+def test_windows_are_shared_where_faces_crowd_and_apart_where_they_do_not():
+    crowd = [[100 + 30 * i, 100, 120 + 30 * i, 125] for i in range(5)]
+    far = [[900, 700, 920, 725]]
+    windows = merged_windows(np.array(crowd + far, float), width=1000, height=800, margin=1.0, least=16)
+    assert len(windows) == 2
+    assert windows[1] == (875, 675, 945, 750) or windows[0] == (875, 675, 945, 750)

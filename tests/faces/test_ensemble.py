@@ -9,8 +9,9 @@ from unseen.errors import ConfigError
 from unseen.examples import astronaut_photo
 from unseen.faces.detectors.base import Detector
 from unseen.faces.detectors.centerface import CenterFace
-from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig, is_first_look, merged_windows
-from unseen.faces.types import Detections, box_iou
+from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig, is_first_look
+from unseen.faces.boxes import box_iou
+from unseen.faces.types import Detections
 from unseen.media.image import load
 
 
@@ -112,15 +113,6 @@ def _densest_window(boxes: np.ndarray, side: int) -> tuple[int, int]:
             if count > best:
                 best, corner = count, (x0, y0)
     return corner
-
-
-def test_windows_are_shared_where_faces_crowd_and_apart_where_they_do_not():
-    crowd = [[100 + 30 * i, 100, 120 + 30 * i, 125] for i in range(5)]
-    far = [[900, 700, 920, 725]]
-    boxes = Detections(xyxy=crowd + far, score=[0.3] * 6)
-    windows = merged_windows(boxes, width=1000, height=800, margin=1.0, least=16)
-    assert len(windows) == 2
-    assert windows[1] == (875, 675, 945, 750) or windows[0] == (875, 675, 945, 750)
 
 
 def test_refined_detection_looks_twice_only_near_what_it_found(off_centre_face):

@@ -11,7 +11,7 @@ from unseen.redact.cover import CoverConfig, cover
 from unseen.redact.photo import REVIEW_BELOW, RedactConfig
 from unseen.redact.record import VerificationRecord
 from unseen.faces.registry import build_detector
-from unseen.faces.types import box_iou
+from unseen.faces.boxes import box_iou
 from unseen.redact.verify import Recognizers, Reuse, VerifyConfig, context_windows, verify_redaction
 
 IMAGES = 4

@@ -148,3 +148,48 @@ def shape_mask(xyxy: Any, *, width: int, height: int, shape: CoverShape | str = 
         axes = (max(1, round((x2 - x1) / 2 * 16)), max(1, round((y2 - y1) / 2 * 16)))
         cv2.ellipse(mask, centre, axes, 0, 0, 360, 1, thickness=-1, lineType=cv2.LINE_8, shift=4)
     return mask.astype(bool)
+
+
+Window = tuple[int, int, int, int]
+"""``x1, y1, x2, y2`` in whole pixels of an image."""
+
+
+def merged_windows(xyxy: Any, *, width: int, height: int, margin: float, least: float,
+                   slack: float = 0.25) -> list[Window]:
+    """Integer windows holding every box grown by ``margin`` times its height (at least
+    ``least`` px) on each side, clipped to the image. Two windows become one when the one
+    holding both is at most ``slack`` larger than the grown boxes they hold (so a crowd
+    shares windows, but far-apart faces do not pull the empty ground between into one)."""
+    boxes = _boxes(xyxy)
+    if len(boxes) == 0:
+        return []
+    side = np.maximum((boxes[:, 3] - boxes[:, 1]) * margin, least)[:, None]
+    grown = np.concatenate([boxes[:, :2] - side, boxes[:, 2:] + side], axis=1)
+    grown = np.clip(np.round(grown), 0, [width, height, width, height]).astype(int)
+    windows: list[tuple[tuple[int, int, int, int], int]] = []  # (window, area of the boxes it holds)
+    for box in map(tuple, grown[np.argsort(grown[:, 0], kind="stable")].tolist()):
+        held = _area(box)
+        merged = True
+        while merged:
+            merged = False
+            for i, (other, other_held) in enumerate(windows):
+                joined = _joined(box, other)
+                if _area(_overlap(box, other)) > 0 and _area(joined) <= (1 + slack) * (held + other_held):
+                    box, held = joined, held + other_held
+                    del windows[i]
+                    merged = True
+                    break
+        windows.append((box, held))
+    return [w for w, _ in windows if w[2] > w[0] and w[3] > w[1]]
+
+
+def _area(w: tuple[int, int, int, int]) -> int:
+    return max(w[2] - w[0], 0) * max(w[3] - w[1], 0)
+
+
+def _joined(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))

@@ -21,7 +21,8 @@ import numpy as np
 
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import check_threshold
-from unseen.faces.types import Detections, box_iou
+from unseen.faces.boxes import box_iou
+from unseen.faces.types import Detections
 
 UNTRACKED = -1
 

@@ -34,8 +34,8 @@ import numpy as np
 from unseen.errors import ConfigError, ModelUnavailableError
 from unseen.faces.boxes import range_areas, range_sums
 from unseen.faces.detectors.base import Detector, check_rgb_image, check_threshold
-from unseen.faces.detectors.ensemble import merged_windows
-from unseen.faces.types import Detections, box_iou
+from unseen.faces.boxes import box_iou, merged_windows
+from unseen.faces.types import Detections
 
 DEFAULT_EMBEDDERS = ("dlib", "facenet")
 FILL_TOLERANCE = 24
@@ -353,7 +353,7 @@ def _redetected_around(faces: Detections, original: np.ndarray, redacted: np.nda
 def context_windows(faces: Detections, *, width: int, height: int, context: float) -> list[tuple[int, int, int, int]]:
     """Integer windows ``x1, y1, x2, y2`` holding every face box grown by ``context`` times
     its height (at least 32 px) on each side; windows are shared where faces crowd."""
-    return merged_windows(faces, width=width, height=height, margin=context, least=32)
+    return merged_windows(faces.xyxy, width=width, height=height, margin=context, least=32)
 
 
 def _independent_detections(independent: Detector, redacted: np.ndarray, config: VerifyConfig) -> Detections:

@@ -20,7 +20,8 @@ import numpy as np
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import check_rgb_image, check_threshold
 from unseen.faces.detectors.centerface import CenterFace, CenterFaceConfig
-from unseen.faces.types import Detections, box_iou
+from unseen.faces.boxes import Window, box_iou, merged_windows
+from unseen.faces.types import Detections
 
 
 MIN_UPSCALE = 1.25
@@ -159,7 +160,7 @@ class Ensemble:
         competent = np.array([self._competent([one], float(h))[0] for h in candidates.height], bool)
         unsure = (candidates.score >= self.config.look_above) & (candidates.score < self.config.sure)
         needing = candidates[competent & unsure] if len(candidates) else candidates
-        windows = merged_windows(needing, width=width, height=height, margin=self.config.refine_margin,
+        windows = merged_windows(needing.xyxy, width=width, height=height, margin=self.config.refine_margin,
                                  least=MIN_WINDOW_MARGIN)
         area = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in windows)
         return None if area > self.config.whole_above * width * height else windows
@@ -256,9 +257,6 @@ class Ensemble:
         ])
 
 
-Window = tuple[int, int, int, int]
-"""``x1, y1, x2, y2`` in whole pixels of the image."""
-
 MIN_WINDOW_MARGIN = 48
 
 
@@ -266,46 +264,6 @@ def is_first_look(one: _Pass) -> bool:
     """First looks cover the whole image: CenterFace at native and smaller scales, not
     mirrored, and MTCNN; the rest (mirrored, upscaled) are second looks."""
     return not one.flipped and one.scale <= 1.0
-
-
-def merged_windows(boxes: Detections, *, width: int, height: int, margin: float, least: float,
-                   slack: float = 0.25) -> list[Window]:
-    """Integer windows holding every box grown by ``margin`` times its height (at least
-    ``least`` px) on each side, clipped to the image. Two windows become one when the one
-    holding both is at most ``slack`` larger than the grown boxes they hold (so a crowd
-    shares windows, but far-apart faces do not pull the empty ground between into one)."""
-    if len(boxes) == 0:
-        return []
-    side = np.maximum(boxes.height * margin, least)[:, None]
-    grown = np.concatenate([boxes.xyxy[:, :2] - side, boxes.xyxy[:, 2:] + side], axis=1)
-    grown = np.clip(np.round(grown), 0, [width, height, width, height]).astype(int)
-    windows: list[tuple[tuple[int, int, int, int], int]] = []  # (window, area of the boxes it holds)
-    for box in map(tuple, grown[np.argsort(grown[:, 0], kind="stable")].tolist()):
-        held = _area(box)
-        merged = True
-        while merged:
-            merged = False
-            for i, (other, other_held) in enumerate(windows):
-                joined = _joined(box, other)
-                if _area(_overlap(box, other)) > 0 and _area(joined) <= (1 + slack) * (held + other_held):
-                    box, held = joined, held + other_held
-                    del windows[i]
-                    merged = True
-                    break
-        windows.append((box, held))
-    return [w for w, _ in windows if w[2] > w[0] and w[3] > w[1]]
-
-
-def _area(w: tuple[int, int, int, int]) -> int:
-    return max(w[2] - w[0], 0) * max(w[3] - w[1], 0)
-
-
-def _joined(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-
-
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
 
 
 def _inside_any(box: np.ndarray, looked: list[list[Window] | None]) -> np.ndarray:
