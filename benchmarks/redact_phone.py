@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' camer
 
 from _faces import data_root  # noqa: E402
 from tests.media.camera_files import camera_jpeg  # noqa: E402
-from unseen.audit.detection.coverage import image_coverage  # noqa: E402
-from unseen.audit.detection.groups import HEIGHT_BUCKETS, height_bucket  # noqa: E402
-from unseen.audit.detection.pack import PROTEST_EVENTS, load_pack  # noqa: E402
 from unseen.media.files import write_json_atomic  # noqa: E402
+
+# The audit modules are imported where the parent process judges the outputs, so that a
+# worker running another version of unseen (--compare) needs only its redaction API.
 
 WIDTH, HEIGHT = 4000, 3000
 MIN_FACES = 8
@@ -70,6 +70,8 @@ def _upscaled(rgb: np.ndarray, xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def make_photos(data: Path, folder: Path, count: int) -> dict[str, list[list[float]]]:
     """Write ``count`` phone photos under ``folder`` (reused when already there); returns
     each photo's valid faces, xyxy in the upright photo's pixels."""
+    from unseen.audit.detection.pack import PROTEST_EVENTS, load_pack
+
     faces_path = folder / FACES_FILE
     if faces_path.is_file():
         made = json.loads(faces_path.read_text())
@@ -177,6 +179,8 @@ def worker(tool: str, folder: Path, out: Path) -> None:
 
 def _hidden(faces: dict[str, list], result: dict) -> tuple[np.ndarray, np.ndarray]:
     """(face heights, hidden) over every face of every photo."""
+    from unseen.audit.detection.coverage import image_coverage
+
     heights, hidden = [], []
     for name, boxes in faces.items():
         face_xyxy = np.asarray(boxes, np.float64).reshape(-1, 4)
@@ -188,6 +192,8 @@ def _hidden(faces: dict[str, list], result: dict) -> tuple[np.ndarray, np.ndarra
 
 
 def report(console: Console, faces: dict[str, list], results: dict[str, dict]) -> None:
+    from unseen.audit.detection.groups import HEIGHT_BUCKETS, height_bucket
+
     table = Table(title=f"{len(faces)} phone photos ({WIDTH} x {HEIGHT}, orientation 6), "
                         f"{sum(len(b) for b in faces.values())} faces")
     table.add_column("")

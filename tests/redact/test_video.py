@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import require_data
 from tests.media.video_files import decoded_times, make_video, marker_frame
 from unseen.errors import ConfigError
+from unseen.faces.camera_motion import CameraPath
 from unseen.faces.detectors.centerface import CenterFace
 from unseen.faces.tracking import UNTRACKED, Observations
 from unseen.faces.types import Detections
@@ -48,6 +49,24 @@ def test_a_confident_detection_no_track_took_is_held_too():
                        config=VideoRedactConfig(hold_seconds=0.2, lead_seconds=0.1))
     assert plan.frame.tolist() == list(range(27, 37))
     assert not np.isin(plan.track, plan.tracked).any()
+
+
+def test_held_and_lead_covers_follow_the_camera():
+    """A face seen once while the camera pans 4 px a frame to the left stays covered where
+    the pan carries it, before and after; with no camera path the cover stays put."""
+    pan = np.array([[1.0, 0.0, -4.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    camera = CameraPath(np.stack([np.eye(3)] + [pan] * 59))
+    seen = observations([(30, [200, 100, 220, 124], UNTRACKED)])
+    config = VideoRedactConfig(hold_seconds=0.5, lead_seconds=0.5, min_speed=0.0)
+    followed = plan_covers(seen, times=TIMES, width=320, height=240, config=config, camera=camera)
+    still = plan_covers(seen, times=TIMES, width=320, height=240, config=config)
+    for frame in (20, 40):
+        box = followed.boxes_at(frame).xyxy[0]
+        assert box[0] == pytest.approx(200 - 4 * (frame - 30), abs=1e-3)
+        assert box[2] == pytest.approx(220 - 4 * (frame - 30), abs=1e-3)
+        assert still.boxes_at(frame).xyxy[0].tolist() == [200, 100, 220, 124]
+    with pytest.raises(ConfigError, match="camera path"):
+        plan_covers(seen, times=TIMES, width=320, height=240, config=config, camera=CameraPath.still(3))
 
 
 def test_paranoid_covers_whole_frames_where_detection_collapses():

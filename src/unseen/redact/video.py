@@ -8,10 +8,14 @@ length at no memory cost:
 - detected frames: the detector's box;
 - gaps between two detections of a track: boxes interpolated;
 - before a track's first detection (``lead_seconds``) and after its last one
-  (``hold_seconds``): the nearest box kept where it was (fail-secure: a face lost in
-  motion blur, at a frame edge or at a scene cut stays covered there);
+  (``hold_seconds``): the nearest box kept where it was in the scene, carried with the
+  camera's own motion (`unseen.faces.camera_motion`: a pan or zoom moves the cover with
+  the picture; where the motion cannot be measured, as at a scene cut, the cover stays
+  where the face was last seen: fail-secure);
 - every box grown by the track's speed times the frames since (or until) its nearest
   detection, so the cover keeps up with a moving face it is not seeing;
+- all of this in the scene's coordinates (the first frame's, the camera's motion taken
+  out), so interpolation and the track's speed are those of the face, not the camera;
 - a confident detection no track took is covered with the same lead and hold;
 - with ``paranoid``, a frame where most tracks in view go undetected at once (motion
   blur over a crowd, a detector collapse) is covered whole.
@@ -33,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from unseen.errors import ConfigError, InputFileError
+from unseen.faces.camera_motion import CameraPath, MotionConfig, MotionEstimator
 from unseen.faces.detectors.base import check_threshold
 from unseen.faces.detectors.centerface import CenterFace, CenterFaceConfig
 from unseen.faces.tracking import UNTRACKED, FaceTracker, Observations, TrackerConfig, stitch
@@ -108,6 +113,7 @@ class VideoRedactConfig:
         away from its nearest detection, in any direction (the cover spreads by that much).
     max_growth: a cover reaches at most this fraction of the box past where the face was
         last seen, on each side.
+    motion: how the camera's motion is measured; None: covers ignore it (a still camera).
     paranoid: cover whole frames where detection collapses (see `collapsed_frames`).
     collapse_tracks / collapse_share: a frame collapses when at least ``collapse_tracks``
         tracks are in view and under ``collapse_share`` of them are detected in it.
@@ -115,6 +121,7 @@ class VideoRedactConfig:
 
     detection: VideoDetectConfig = field(default_factory=VideoDetectConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    motion: MotionConfig | None = field(default_factory=MotionConfig)
     hold_seconds: float = 1.0
     lead_seconds: float = 0.5
     min_speed: float = 0.02
@@ -194,15 +201,22 @@ class CoverPlan:
 
 
 def plan_covers(observations: Observations, *, times: np.ndarray, width: int, height: int,
-                config: VideoRedactConfig, detected_frames: np.ndarray | None = None) -> CoverPlan:
+                config: VideoRedactConfig, detected_frames: np.ndarray | None = None,
+                camera: CameraPath | None = None) -> CoverPlan:
     """The covers of a whole video from its tracked detections (see the module doc).
 
     ``times``: (frames,) seconds of every frame; ``detected_frames``: the frames the
-    detector ran on (default all), for the paranoid rule.
+    detector ran on (default all), for the paranoid rule; ``camera``: the camera's motion
+    (default: a still camera).
     """
     times = np.asarray(times, np.float64)
     frames = len(times)
-    observations = stitch(observations, max_gap_s=config.hold_seconds + config.lead_seconds)
+    camera = camera if camera is not None else CameraPath.still(frames)
+    if len(camera) != frames:
+        raise ConfigError(f"plan_covers: the camera path has {len(camera)} frames, the video {frames}")
+    in_scene = replace(observations, xyxy=camera.to_scene(observations.frame, observations.xyxy).astype(np.float32))
+    stitched = stitch(in_scene, max_gap_s=config.hold_seconds + config.lead_seconds)
+    observations = replace(observations, track_id=stitched.track_id)
     track_ids = observations.track_id.copy()
     untracked = np.flatnonzero(track_ids == UNTRACKED)
     first_free = int(track_ids.max()) + 1 if len(track_ids) else 0
@@ -211,7 +225,7 @@ def plan_covers(observations: Observations, *, times: np.ndarray, width: int, he
     for track in np.unique(track_ids):
         rows = np.flatnonzero(track_ids == track)
         parts.append(_track_covers(track, observations.frame[rows], observations.xyxy[rows],
-                                   observations.score[rows], times, width, height, config))
+                                   observations.score[rows], times, width, height, config, camera))
     tracked = np.unique(observations.track_id[observations.track_id != UNTRACKED])
     if parts:
         frame, xyxy, track, kind, score = (np.concatenate([p[i] for p in parts]) for i in range(5))
@@ -225,12 +239,13 @@ def plan_covers(observations: Observations, *, times: np.ndarray, width: int, he
 
 
 def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.ndarray, times: np.ndarray,
-                  width: int, height: int, config: VideoRedactConfig):
+                  width: int, height: int, config: VideoRedactConfig, camera: CameraPath):
     """One track's covered frames: (frame, box, track, kind, score) arrays."""
     order = np.argsort(seen, kind="stable")
     seen, boxes, scores = seen[order], boxes[order].astype(np.float64), scores[order]
     seen, unique_rows = np.unique(seen, return_index=True)
-    boxes, scores = boxes[unique_rows], scores[unique_rows]
+    on_screen, scores = boxes[unique_rows], scores[unique_rows]
+    boxes = camera.to_scene(seen, on_screen)
     first_time, last_time = times[seen[0]], times[seen[-1]]
     start = int(np.searchsorted(times, first_time - config.lead_seconds - 1e-9, side="left"))
     stop = int(np.searchsorted(times, last_time + config.hold_seconds + 1e-9, side="right"))
@@ -256,10 +271,13 @@ def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.nd
     reach[lead] = np.clip(-_velocity(seen[:EDGE_FIT], boxes[:EDGE_FIT])[None, :] * distance[lead, None],
                           -cap[lead], cap[lead])
     moved = xyxy + reach
+    # A face moving across the picture (by itself or with the camera) is smeared along
+    # its motion: every cover also spreads by the track's speed on screen.
     spread = np.minimum(config.min_speed * size * (distance[:, None] + 1)
-                        + np.abs(_velocity(seen, boxes))[None, :], cap)
+                        + np.abs(_velocity(seen, on_screen))[None, :], cap)
     grown = np.concatenate([np.minimum(xyxy, moved)[:, :2], np.maximum(xyxy, moved)[:, 2:]], axis=1)
     grown += spread * np.array([-1, -1, 1, 1])
+    grown = camera.to_frames(covered, grown)
     grown[:, [0, 2]] = np.clip(grown[:, [0, 2]], 0, width)
     grown[:, [1, 3]] = np.clip(grown[:, [1, 3]], 0, height)
     score = np.full(len(covered), np.nan, np.float32)
@@ -297,6 +315,20 @@ def collapsed_frames(frame: np.ndarray, track: np.ndarray, kind: np.ndarray, tra
     every = config.detection.every
     spread = (bad[:, None] + np.arange(-(every - 1), every)[None, :]).ravel()
     return np.unique(spread[(spread >= 0) & (spread < frames)])
+
+
+@dataclass(frozen=True, eq=False)
+class FirstPass:
+    """What the first pass keeps of a video: boxes and transforms, never pixels.
+
+    observations: the tracked detections; times: (frames,) seconds of every frame;
+    camera: the camera's motion; detected_frames: how many frames the detector ran on.
+    """
+
+    observations: Observations
+    times: np.ndarray
+    camera: CameraPath
+    detected_frames: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,22 +385,27 @@ class VideoRedactor:
         self.config = config or VideoRedactConfig()
         self.detector = FrameDetector(self.config.detection)
 
-    def track(self, source: Path, info: VideoInfo, progress: Progress) -> tuple[Observations, np.ndarray, int]:
-        """Pass 1: detect and track; returns the observations, every frame's time, and how
-        many frames the detector ran on."""
+    def track(self, source: Path, info: VideoInfo, progress: Progress) -> FirstPass:
+        """Pass 1: detect and track faces, and follow the camera's motion."""
         tracker = FaceTracker(self.config.tracker, frame_rate=info.frame_rate or 30.0)
+        motion = MotionEstimator(self.config.motion) if self.config.motion is not None else None
         every, low = self.config.detection.every, self.config.tracker.low_threshold
-        times, detected = [], 0
+        times, detected, faces = [], 0, np.zeros((0, 4))
         progress.start(info.frames, unit="frames", description=f"finding faces in {source.name}")
         for frame in read_frames(source):
             times.append(frame.time)
+            if motion is not None:
+                motion.update(frame.rgb, faces)
             if frame.index % every == 0:
-                tracker.update(frame.index, frame.time, self.detector.detect(frame.rgb, index=frame.index, threshold=low))
+                faces = tracker.update(frame.index, frame.time,
+                                       self.detector.detect(frame.rgb, index=frame.index, threshold=low)).xyxy
                 detected += 1
             progress.advance(1)
         if not times:
             raise InputFileError(f"{source}: the video has no frames")
-        return tracker.observations, np.asarray(times), detected
+        camera = motion.path if motion is not None else CameraPath.still(len(times))
+        return FirstPass(observations=tracker.observations, times=np.asarray(times), camera=camera,
+                         detected_frames=detected)
 
     def redact(self, source: str | Path, output: str | Path, *, progress: Progress = SILENT,
                on_frame: Callable[[Frame, np.ndarray], None] | None = None,
@@ -382,9 +419,10 @@ class VideoRedactor:
         source, output = Path(source), Path(output)
         started = time.perf_counter()
         info = probe(source)
-        observations, times, detected = self.track(source, info, progress)
-        plan = plan_covers(observations, times=times, width=info.width, height=info.height, config=self.config,
-                           detected_frames=np.arange(0, len(times), self.config.detection.every))
+        first = self.track(source, info, progress)
+        times = first.times
+        plan = plan_covers(first.observations, times=times, width=info.width, height=info.height, config=self.config,
+                           detected_frames=np.arange(0, len(times), self.config.detection.every), camera=first.camera)
         progress.start(len(times), unit="frames", description=f"covering and encoding {source.name}")
         def write(temporary: Path) -> None:
             self._encode(source, temporary, info, plan, progress, on_frame)
@@ -393,8 +431,8 @@ class VideoRedactor:
 
         write_atomic(output, write)
         audio = "none" if not info.streams_of("audio") else ("kept" if self.config.encode.keep_audio else "dropped")
-        return VideoRedaction(info=info, plan=plan, observations=observations, detected_frames=detected,
-                              times=times, seconds=time.perf_counter() - started, audio=audio)
+        return VideoRedaction(info=info, plan=plan, observations=first.observations,
+                              detected_frames=first.detected_frames, times=times, seconds=time.perf_counter() - started, audio=audio)
 
     def _encode(self, source: Path, temporary: Path, info: VideoInfo, plan: CoverPlan, progress: Progress,
                 on_frame) -> None:
