@@ -27,7 +27,9 @@ from unseen.media.video import VideoCodec, is_video_path, probe
 from unseen.progress import SILENT, Progress
 from unseen.redact.photo import RedactConfig, Redactor, rng_for
 from unseen.redact.preview import preview_image
-from unseen.redact.record import FileRecord, FileStatus, RedactionRecord, RunRecord, VerificationRecord
+from unseen.faces.types import Detections
+from unseen.redact.record import (FileRecord, FileStatus, RedactionRecord, ReviewDecisions, RunRecord,
+                                   VerificationRecord)
 from unseen.redact.verify import Recognizers
 from unseen.redact.verify_video import VideoVerification, VideoVerifyConfig, verify_video
 from unseen.redact.video import VideoRedactConfig, VideoRedactor
@@ -468,12 +470,25 @@ class _Videos:
 
 
 def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:
+    return redact_photo(job, redactor, previous=previous, preview_dir=preview_dir)
+
+
+def redact_photo(job: Job, redactor: Redactor, *, previous: FileRecord | None = None,
+                 preview_dir: Path | None = None, faces: Detections | None = None,
+                 decisions: ReviewDecisions | None = None) -> FileRecord:
+    """Redact one photo as `redact_files` does: read, cover, encode, verify, write the
+    output atomically (unless --strict refuses it), and return its record entry. A failure
+    becomes a FAILED entry with its reason; ``previous`` lets an unchanged file be skipped.
+
+    ``faces`` are boxes a person chose on the review page (covered instead of what the
+    detector finds) and ``decisions`` what they decided, kept in the record.
+    """
     try:
         content = job.source.read_bytes()
     except OSError as error:
         return _failed(job, f"cannot read: {error.strerror or error}")
     digest = hashlib.sha256(content).digest()
-    if (previous is not None and previous.done and previous.source_sha256 == digest.hex()
+    if (faces is None and previous is not None and previous.done and previous.source_sha256 == digest.hex()
             and previous.config_fingerprint == redactor.config.fingerprint and job.output.is_file()):
         return previous.as_already_done()
     try:
@@ -482,7 +497,8 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, previ
             raise InputFileError(
                 f"{job.source}: {image.format} with {image.frames} frames; unseen redacts still photos only "
                 "(save the frame you want as a still image, or treat the animation as a video)")
-        redaction = redactor.redact(image, rng=rng_for(digest, redactor.config.seed), file_format=job.file_format)
+        redaction = redactor.redact(image, rng=rng_for(digest, redactor.config.seed), file_format=job.file_format,
+                                    faces=faces)
     except UnseenError as error:
         return _failed(job, str(error), digest)
     verification = redaction.verification
@@ -497,7 +513,7 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, previ
         config_fingerprint=redactor.config.fingerprint, width=image.width, height=image.height,
         format=redaction.file_format.value, faces=redaction.face_records(), review=tuple(redaction.review_reasons),
         verification=VerificationRecord.of(verification) if verification is not None else None,
-        message="verification failed: not written (--strict)" if refused else "")
+        message="verification failed: not written (--strict)" if refused else "", review_decisions=decisions)
 
 
 def preview_path(preview_dir: Path, job: Job) -> Path:

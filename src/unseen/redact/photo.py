@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from unseen.redact.verify import Recognizers, Reuse, Verification, VerifyConfig,
 
 DEFAULT_THRESHOLD = Ensemble.default_threshold
 REVIEW_BELOW = 0.5
+PERSON = "person"
+"""The ``source`` of a face box a person chose on the review page (drawn, or a detected box
+resized): its record says ``chosen_by: person``."""
 
 
 @dataclass(frozen=True)
@@ -113,14 +116,15 @@ class PhotoRedaction:
                                + places(self.verification.candidates))
         return reasons
 
-    def face_records(self, *, chosen_by: str = "detector") -> tuple[FaceRecord, ...]:
-        """Per face: the detected box, the covered box, score, the passes that found it, review flag."""
+    def face_records(self) -> tuple[FaceRecord, ...]:
+        """Per face: the detected box, the covered box, score, the passes that found it, review
+        flag, and who chose it (``person`` where its source is `PERSON`, else ``detector``)."""
         return tuple(
             FaceRecord(box=rounded_box(face), covered_box=rounded_box(region), score=round(float(score), 4),
-                       found_by=tuple(self.faces.found_by_names(index) or [str(self.faces.source[index])]),
-                       review=bool(review), chosen_by=chosen_by)
-            for index, (face, region, score, review) in enumerate(zip(
-                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.review)))
+                       found_by=tuple(self.faces.found_by_names(index) or [str(source)]),
+                       review=bool(review), chosen_by=PERSON if source == PERSON else "detector")
+            for index, (face, region, score, review, source) in enumerate(zip(
+                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.review, self.faces.source)))
 
 
 PLACES_LISTED = 5
@@ -141,6 +145,14 @@ class Redactor:
         self.detector = Ensemble(self.config.detector, threads=threads)
         self._recognizers: Recognizers | None = None
         self._independent = None
+
+    def with_cover(self, cover_config: CoverConfig) -> Redactor:
+        """A redactor that covers with ``cover_config`` and shares this one's loaded models
+        (detection and verification are unchanged)."""
+        other = Redactor.__new__(Redactor)
+        other.__dict__.update(self.__dict__)
+        other.config = replace(self.config, cover=cover_config)
+        return other
 
     @property
     def recognizers(self) -> Recognizers:
