@@ -192,9 +192,11 @@ class Redactor:
         boxes kept, removed or added); they are covered and verified exactly the same way.
         """
         reuse = None
-        if faces is None:
+        if faces is None or self.config.verify:
+            # Boxes a person chose are verified as detected ones are: bare faces elsewhere are
+            # the original's own detections (the output equals it away from the covers).
             candidates = self._candidates(image.rgb)
-            faces = candidates.above(self.config.threshold)
+            faces = candidates.above(self.config.threshold) if faces is None else faces
             solid = self.config.cover.style is CoverStyle.SOLID
             reuse = Reuse(candidates=candidates.above(self.config.verification.threshold),
                           fill_colour=self.config.cover.colour if solid else None)

@@ -233,7 +233,8 @@ function fit() {
   const detail = view.current;
   if (!detail) return;
   const stage = $("stage");
-  const width = Math.min(stage.clientWidth - 2, (stage.clientHeight || window.innerHeight * 0.7) * detail.width / detail.height);
+  const available = Math.max(320, window.innerHeight - stage.getBoundingClientRect().top - 100);
+  const width = Math.min(stage.clientWidth - 2, available * detail.width / detail.height);
   $("canvas").style.width = Math.max(120, width * view.zoom) + "px";
 }
 
