@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from unseen.web.server import ServeConfig, serve as serve_page
+from unseen.web.server import ServeConfig, Stopped, serve as serve_page
 from unseen.web.session import Limits
 
 _LIMITS = Limits()
@@ -38,7 +38,7 @@ def serve(
 
     try:
         serve_page(config, open_browser=not no_browser, ready=ready)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):  # Ctrl-C, SIGTERM, SIGHUP: the way to stop a page
         pass
     console.print("review page stopped; its temporary files are deleted"
                   + (f"; exports are in {out}" if out else ""), highlight=False)
