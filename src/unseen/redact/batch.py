@@ -475,13 +475,14 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, previ
 
 def redact_photo(job: Job, redactor: Redactor, *, previous: FileRecord | None = None,
                  preview_dir: Path | None = None, faces: Detections | None = None,
-                 decisions: ReviewDecisions | None = None) -> FileRecord:
+                 candidates: Detections | None = None, decisions: ReviewDecisions | None = None) -> FileRecord:
     """Redact one photo as `redact_files` does: read, cover, encode, verify, write the
     output atomically (unless --strict refuses it), and return its record entry. A failure
     becomes a FAILED entry with its reason; ``previous`` lets an unchanged file be skipped.
 
     ``faces`` are boxes a person chose on the review page (covered instead of what the
-    detector finds) and ``decisions`` what they decided, kept in the record.
+    detector finds), ``candidates`` what the detector found when the page opened the photo
+    (see `Redactor.redact`), and ``decisions`` what the person decided, kept in the record.
     """
     try:
         content = job.source.read_bytes()
@@ -498,7 +499,7 @@ def redact_photo(job: Job, redactor: Redactor, *, previous: FileRecord | None = 
                 f"{job.source}: {image.format} with {image.frames} frames; unseen redacts still photos only "
                 "(save the frame you want as a still image, or treat the animation as a video)")
         redaction = redactor.redact(image, rng=rng_for(digest, redactor.config.seed), file_format=job.file_format,
-                                    faces=faces)
+                                    faces=faces, candidates=candidates)
     except UnseenError as error:
         return _failed(job, str(error), digest)
     verification = redaction.verification

@@ -176,26 +176,28 @@ class Redactor:
     def find_faces(self, rgb: np.ndarray) -> Detections:
         return self.detector.detect(rgb, threshold=self.config.threshold)
 
-    def _candidates(self, rgb: np.ndarray) -> Detections:
+    def candidates(self, rgb: np.ndarray) -> Detections:
         """Every face the detector sees at the lower of the covering and verification
         thresholds: the covered ones and those verification must account for."""
         lowest = min(self.config.threshold, self.config.verification.threshold) if self.config.verify \
             else self.config.threshold
         return self.detector.detect(rgb, threshold=lowest)
 
-    def redact(self, image: LoadedImage, *, rng: np.random.Generator,
-               file_format: OutputFormat | None = None, faces: Detections | None = None) -> PhotoRedaction:
+    def redact(self, image: LoadedImage, *, rng: np.random.Generator, file_format: OutputFormat | None = None,
+               faces: Detections | None = None, candidates: Detections | None = None) -> PhotoRedaction:
         """Detect and cover every face of ``image``, encode the result, and (by default)
         verify the encoded pixels against the original.
 
         ``faces`` replaces detection with boxes a person chose (the review page: detected
         boxes kept, removed or added); they are covered and verified exactly the same way.
+        ``candidates``: this image's `candidates` when already found (the review page found
+        them when the photo was opened), so the detector does not run on it again.
         """
         reuse = None
         if faces is None or self.config.verify:
             # Boxes a person chose are verified as detected ones are: bare faces elsewhere are
             # the original's own detections (the output equals it away from the covers).
-            candidates = self._candidates(image.rgb)
+            candidates = self.candidates(image.rgb) if candidates is None else candidates
             faces = candidates.above(self.config.threshold) if faces is None else faces
             solid = self.config.cover.style is CoverStyle.SOLID
             reuse = Reuse(candidates=candidates.above(self.config.verification.threshold),

@@ -9,13 +9,12 @@ of photos are kept in memory only. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -24,7 +23,7 @@ import numpy as np
 from unseen.choices import Choice
 from unseen.errors import ConfigError, InputFileError, UnseenError
 from unseen.faces.types import Detections
-from unseen.media.files import write_atomic
+from unseen.media.files import file_digest, write_atomic
 from unseen.media.image import LoadedImage, OutputFormat, encode, header_size, is_image_path, load
 from unseen.media.video import is_video_path
 from unseen.progress import SILENT, Progress
@@ -84,13 +83,17 @@ class Limits:
 class Analysis:
     """What the page shows of a photo before export: the faces the detector would cover,
     which of them it is unsure of, and what verification found (possible faces left bare,
-    covers re-detected) for those faces or for the person's latest boxes."""
+    covers re-detected) for those faces or for the person's latest boxes. ``candidates``
+    (all the detector saw, see `Redactor.candidates`) and the file's ``digest`` let the
+    export skip detecting again while the file is unchanged."""
 
     width: int
     height: int
     detected: Detections
     low: np.ndarray
     verification: VerificationRecord | None
+    candidates: Detections = field(default_factory=Detections.empty)
+    digest: bytes = b""
 
 
 @dataclass(frozen=True, eq=False)
@@ -373,13 +376,17 @@ class ReviewSession:
         except InputFileError as error:
             return self._put(replace(entry, state=ReviewState.FAILED, message=str(error)))
         self._remember_display(file_id, image)
+        digest = _digest(image)
         progress.advance()
-        progress.start(1, unit="photos", description=f"finding and checking faces in {entry.name}")
+        progress.start(2, unit="steps", description=f"finding faces in {entry.name}")
         redactor = self.redactor()
-        redaction = redactor.redact(image, rng=rng_for(_digest(image), redactor.config.seed))
+        candidates = redactor.candidates(image.rgb)
+        progress.advance()
+        progress.message("checking a cover of them as the export will")
+        redaction = redactor.redact(image, rng=rng_for(digest, redactor.config.seed), candidates=candidates)
         progress.advance()
         analysis = Analysis(width=image.width, height=image.height, detected=redaction.faces, low=redaction.review,
-                            verification=_verification(redaction.verification))
+                            verification=_verification(redaction.verification), candidates=candidates, digest=digest)
         return self._put(replace(self.file(file_id), analysis=analysis, message=""))
 
     def check(self, file_id: str, *, progress: Progress = SILENT) -> SessionFile:
@@ -389,8 +396,9 @@ class ReviewSession:
         progress.start(1, unit="photos", description=f"checking the boxes of {entry.name}")
         image = self._load(entry)
         redactor = self.redactor()
-        redaction = redactor.redact(image, rng=rng_for(_digest(image), redactor.config.seed),
-                                    faces=entry.boxes.faces(entry.analysis.detected))
+        redaction = redactor.redact(image, rng=rng_for(entry.analysis.digest, redactor.config.seed),
+                                    faces=entry.boxes.faces(entry.analysis.detected),
+                                    candidates=entry.analysis.candidates)
         progress.advance()
         analysis = replace(entry.analysis, verification=_verification(redaction.verification))
         return self._put(replace(self.file(file_id), analysis=analysis))
@@ -454,13 +462,17 @@ class ReviewSession:
         try:
             entry = self._analysed(entry.id, progress)
         except InputFileError as error:
-            return FileResult(job=job, record=FileRecord(source=entry.name, status=FileStatus.FAILED,
-                                                         message=str(error)))
+            return self._failed_export(entry, job, str(error))
         boxes = entry.boxes
         reviewed = entry.choices is not None and not entry.choices.unchanged(entry.analysis.detected)
         source = self._source(entry)
+        if _file_digest(source) != entry.analysis.digest:
+            self._put(replace(entry, analysis=None, choices=None))
+            return self._failed_export(entry, job, f"{entry.name}: the file changed since it was opened on the "
+                                                   "page; open it again to review it")
         entry_record = redact_photo(replace(job, source=source), self.redactor(),
                                     faces=boxes.faces(entry.analysis.detected) if reviewed else None,
+                                    candidates=entry.analysis.candidates,
                                     decisions=boxes.decisions(entry.analysis.detected)
                                     if entry.state is ReviewState.REVIEWED or reviewed else None)
         entry_record = replace(entry_record, source=entry.name if entry.uploaded else str(source),
@@ -473,6 +485,12 @@ class ReviewSession:
                           state=ReviewState.FAILED if failed else ReviewState.EXPORTED,
                           message=entry_record.message))
         return FileResult(job=job, record=entry_record)
+
+    def _failed_export(self, entry: SessionFile, job: Job, message: str) -> FileResult:
+        failed = FileRecord(source=entry.name if entry.uploaded else str(entry.source), status=FileStatus.FAILED,
+                            message=message)
+        self._put(replace(self.file(entry.id), record=failed, state=ReviewState.FAILED, message=message))
+        return FileResult(job=job, record=failed)
 
     def _jobs(self) -> dict[str, Job]:
         """Every photo's job: output names as `unseen redact` gives them, unique in the
@@ -557,7 +575,14 @@ def _verification(verification) -> VerificationRecord | None:
 
 def _digest(image: LoadedImage) -> bytes:
     """The file's SHA-256 (the same noise seed `unseen redact` uses for it)."""
-    return hashlib.sha256(image.path.read_bytes()).digest()
+    return _file_digest(image.path)
+
+
+def _file_digest(path: Path) -> bytes:
+    try:
+        return file_digest(path)
+    except OSError as error:
+        raise InputFileError(f"{path.name}: cannot be read ({error.strerror or error})") from None
 
 
 def _downscaled(rgb: np.ndarray, side: int) -> np.ndarray:

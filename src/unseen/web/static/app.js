@@ -134,7 +134,7 @@ async function openFile(id) {
   showError("");
   await flushSave();
   let detail = await api("files/" + id);
-  if (detail.kind === "photo" && !detail.analysed && detail.state !== "failed") {
+  if (detail.kind === "photo" && !detail.analysed && !(detail.state === "failed" && detail.uploaded)) {
     view.current = detail;
     renderFiles();
     $("photo-title").textContent = detail.name;
