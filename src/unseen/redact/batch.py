@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from dataclasses import dataclass, replace
@@ -32,7 +32,7 @@ from unseen.redact.record import (FileRecord, FileStatus, RedactionRecord, Revie
                                    VerificationRecord)
 from unseen.redact.verify import Recognizers
 from unseen.redact.verify_video import VideoVerification, VideoVerifyConfig, verify_video
-from unseen.redact.video import VideoRedactConfig, VideoRedactor
+from unseen.redact.video import VideoFound, VideoRedactConfig, VideoRedactor, VideoReview
 from unseen.redact.video_record import VideoRecord, count_in
 
 RECORD_NAME = "redaction-record.json"
@@ -426,47 +426,70 @@ class _Videos:
             self._redactor = VideoRedactor(self.config)
         return self._redactor
 
+    def recognizers(self) -> Recognizers:
+        if self._recognizers is None:
+            self._recognizers = Recognizers(self.check.frame.embedders)
+        return self._recognizers
+
     def redact(self, job: Job, previous: FileRecord | None, progress: Progress) -> FileRecord:
-        try:
-            digest = file_digest(job.source)
-        except OSError as error:
-            return _failed(job, f"cannot read: {error.strerror or error}")
-        if (previous is not None and previous.done and previous.source_sha256 == digest.hex()
-                and previous.config_fingerprint == self.config.fingerprint and job.output.is_file()):
-            return previous.as_already_done()
-        checked: list[VideoVerification] = []
+        return redact_video(job, self.redactor, previous=previous, progress=progress,
+                            check=self.check if self.verify else None, strict=self.strict,
+                            recognizers=self.recognizers)
 
-        def check(encoded: Path) -> None:
-            if self._recognizers is None:
-                self._recognizers = Recognizers(self.check.frame.embedders)
-            checked.append(verify_video(job.source, encoded, detector=self.redactor.detector, config=self.check,
-                                        recognizers=self._recognizers, frames=_frames(job), progress=progress))
-            if self.strict and not checked[-1].passed:
-                raise VerificationFailedError(f"{job.source}: verification failed")
 
-        try:
-            result = self.redactor.redact(job.source, job.output, progress=progress,
-                                          check=check if self.verify else None)
-        except VerificationFailedError:
-            return self._entry(job, digest, None, checked[-1], refused=True)
-        except UnseenError as error:
-            return _failed(job, str(error), digest)
-        return self._entry(job, digest, result.record(), checked[-1] if checked else None, refused=False)
+def redact_video(job: Job, redactor: VideoRedactor, *, previous: FileRecord | None = None,
+                 progress: Progress = SILENT, check: VideoVerifyConfig | None = None, strict: bool = False,
+                 recognizers: Callable[[], Recognizers] | None = None, found: VideoFound | None = None,
+                 review: VideoReview | None = None, decisions: ReviewDecisions | None = None) -> FileRecord:
+    """Redact one video as `redact_files` does: track, cover, encode, verify on a sample of
+    frames (``check``; None: not verified), write atomically (``strict``: not when
+    verification fails), and return its record entry. ``recognizers`` gives the models
+    verification compares faces with (built on first use). ``found`` / ``review`` /
+    ``decisions``: the review page's first pass, a person's changes, and what they decided.
+    """
+    try:
+        digest = file_digest(job.source)
+    except OSError as error:
+        return _failed(job, f"cannot read: {error.strerror or error}")
+    if (review is None and previous is not None and previous.done and previous.source_sha256 == digest.hex()
+            and previous.config_fingerprint == redactor.config.fingerprint and job.output.is_file()):
+        return previous.as_already_done()
+    checked: list[VideoVerification] = []
 
-    def _entry(self, job: Job, digest: bytes, video: VideoRecord | None, verification: VideoVerification | None,
-               *, refused: bool) -> FileRecord:
-        review = []
-        if video is not None and video.full_frames:
-            review.append(f"{count_in(video.full_frames)} frame(s) covered whole (detection collapsed)")
-        if verification is not None and not verification.passed:
-            review.append(verification.statement)
-        return FileRecord(
-            source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
-            output=None if refused else job.name, source_sha256=digest.hex(),
-            config_fingerprint=self.config.fingerprint, width=video.width if video else None,
-            height=video.height if video else None, format=self.config.encode.codec.container,
-            review=tuple(review), video=video, video_verification=verification,
-            message="verification failed: not written (--strict)" if refused else "")
+    def verify(encoded: Path) -> None:
+        models = recognizers() if recognizers is not None else Recognizers(check.frame.embedders)
+        checked.append(verify_video(job.source, encoded, detector=redactor.detector, config=check,
+                                    recognizers=models, frames=_frames(job), progress=progress))
+        if strict and not checked[-1].passed:
+            raise VerificationFailedError(f"{job.source}: verification failed")
+
+    try:
+        result = redactor.redact(job.source, job.output, progress=progress, check=verify if check else None,
+                                 found=found, review=review)
+    except VerificationFailedError:
+        return _video_entry(job, redactor, digest, None, checked[-1], refused=True, decisions=decisions)
+    except UnseenError as error:
+        return _failed(job, str(error), digest)
+    return _video_entry(job, redactor, digest, result.record(), checked[-1] if checked else None, refused=False,
+                        decisions=decisions)
+
+
+def _video_entry(job: Job, redactor: VideoRedactor, digest: bytes, video: VideoRecord | None,
+                 verification: VideoVerification | None, *, refused: bool,
+                 decisions: ReviewDecisions | None) -> FileRecord:
+    review = []
+    if video is not None and video.full_frames:
+        review.append(f"{count_in(video.full_frames)} frame(s) covered whole (detection collapsed)")
+    if verification is not None and not verification.passed:
+        review.append(verification.statement)
+    config = redactor.config
+    return FileRecord(
+        source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
+        output=None if refused else job.name, source_sha256=digest.hex(),
+        config_fingerprint=config.fingerprint, width=video.width if video else None,
+        height=video.height if video else None, format=config.encode.codec.container,
+        review=tuple(review), video=video, video_verification=verification,
+        message="verification failed: not written (--strict)" if refused else "", review_decisions=decisions)
 
 
 def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from unseen.errors import ConfigError, InputFileError, UnseenError
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
+from unseen.redact.video import VideoReview
 from unseen.web.session import (OutsideFolder, ReviewSession, SessionFile, UnknownFile, UploadRefused)
 from unseen.web.tasks import Cancelled, TaskRunner
 
@@ -110,6 +111,21 @@ class OptionsIn(BaseModel):
     style: str = CoverStyle.SOLID.value
     shape: str = CoverShape.BOX.value
     padding: float = 0.3
+
+
+class VideoBoxIn(BaseModel):
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    first: int
+    last: int
+
+
+class VideoReviewIn(BaseModel):
+    removed_tracks: list[int] = Field(default_factory=list, max_length=100_000)
+    boxes: list[VideoBoxIn] = Field(default_factory=list, max_length=10_000)
+    full_frames: list[tuple[int, int]] = Field(default_factory=list, max_length=10_000)
 
 
 class ExportIn(BaseModel):
@@ -208,6 +224,25 @@ def _api(session: ReviewSession, tasks: TaskRunner) -> APIRouter:
         path = session.output(file_id)
         return FileResponse(path, filename=path.name, content_disposition_type="attachment")
 
+    @router.get("/files/{file_id}/frames/{index}")
+    def frame_covers(file_id: str, index: int) -> dict[str, Any]:
+        boxes, whole = session.video_covers(file_id, index)
+        return {"frame": index, "whole": whole,
+                "boxes": [{"x1": float(x1), "y1": float(y1), "x2": float(x2), "y2": float(y2), "track": int(track)}
+                          for (x1, y1, x2, y2), track in zip(boxes.xyxy, boxes.track_id)]}
+
+    @router.get("/files/{file_id}/frames/{index}/image")
+    def frame_image(file_id: str, index: int) -> Response:
+        return Response(session.video_frame(file_id, index), media_type="image/jpeg")
+
+    @router.put("/files/{file_id}/video-review")
+    def video_review(file_id: str, body: VideoReviewIn) -> dict[str, Any]:
+        review = VideoReview(removed_tracks=tuple(body.removed_tracks),
+                             boxes=tuple((b.x1, b.y1, b.x2, b.y2) for b in body.boxes),
+                             box_frames=tuple((b.first, b.last) for b in body.boxes),
+                             full_frames=tuple(tuple(frames) for frames in body.full_frames))
+        return _detail(session.choose_video(file_id, review=review))
+
     @router.get("/files/{file_id}/output-image")
     def output_image(file_id: str) -> Response:
         return Response(session.output_display(file_id), media_type="image/jpeg")
@@ -252,7 +287,7 @@ def _api(session: ReviewSession, tasks: TaskRunner) -> APIRouter:
 def _summary(entry: SessionFile) -> dict[str, Any]:
     record = entry.record
     return {"id": entry.id, "name": entry.name, "kind": entry.kind.value, "uploaded": entry.uploaded,
-            "state": entry.state.value, "message": entry.message, "analysed": entry.analysis is not None,
+            "state": entry.state.value, "message": entry.message, "analysed": entry.analysed,
             "faces": len(entry.boxes.xyxy) if entry.boxes is not None else None,
             "output": record.output if record is not None else None,
             "verified": record.passed if record is not None else None}
@@ -263,8 +298,35 @@ def _boxes_json(records) -> list[dict[str, Any]]:
              "source": box.source} for box in records]
 
 
+def _video_detail(entry: SessionFile) -> dict[str, Any]:
+    video, review = entry.video, entry.video_review or VideoReview()
+    info = video.found.info
+    removed = set(review.removed_tracks)
+    record = entry.record
+    check = record.video_verification if record is not None else None
+    return {
+        "frames": video.frames, "width": info.width, "height": info.height,
+        "fps": info.frame_rate or 30.0, "duration": float(video.found.times[-1]) if video.frames else 0.0,
+        "tracks": [{"track": track.track, "tracked": track.tracked, "first_frame": track.first_frame,
+                    "last_frame": track.last_frame, "first_s": track.first_s, "last_s": track.last_s,
+                    "detections": len(track.detections),
+                    "best_score": max((d.score for d in track.detections), default=None),
+                    "first_detection": track.detections[0].frame if track.detections else track.first_frame,
+                    "removed": track.track in removed} for track in video.tracks],
+        "review": {"removed_tracks": sorted(removed),
+                   "boxes": [{"x1": b[0], "y1": b[1], "x2": b[2], "y2": b[3], "first": f[0], "last": f[1]}
+                             for b, f in zip(review.boxes, review.box_frames)],
+                   "full_frames": [list(frames) for frames in review.full_frames]},
+        "verification": None if check is None else {"passed": check.passed, "statement": check.statement,
+                                                    "flags": []},
+    }
+
+
 def _detail(entry: SessionFile) -> dict[str, Any]:
     detail = _summary(entry)
+    if entry.video is not None:
+        detail.update(_video_detail(entry))
+        return detail
     analysis = entry.analysis
     if analysis is None:
         return detail

@@ -25,13 +25,17 @@ from unseen.errors import ConfigError, InputFileError, UnseenError
 from unseen.faces.types import Detections
 from unseen.media.files import file_digest, write_atomic
 from unseen.media.image import LoadedImage, OutputFormat, encode, header_size, is_image_path, load
-from unseen.media.video import is_video_path
+from unseen.media.video import is_video_path, read_frames
 from unseen.progress import SILENT, Progress
-from unseen.redact.batch import RECORD_NAME, FileResult, Job, RunSummary, plan, redact_photo
+from unseen.redact.batch import RECORD_NAME, FileResult, Job, RunSummary, plan, redact_photo, redact_video
 from unseen.redact.cover import CoverConfig
 from unseen.redact.photo import PERSON, RedactConfig, Redactor, rng_for
 from unseen.redact.record import (BoxRecord, FileRecord, FileStatus, RedactionRecord, ReviewDecisions, RunRecord,
                                   VerificationRecord)
+from unseen.redact.verify import Recognizers
+from unseen.redact.verify_video import VideoVerifyConfig
+from unseen.redact.video import VideoFound, VideoRedactConfig, VideoRedactor, VideoReview
+from unseen.redact.video_record import TrackRecord
 
 DISPLAY_SIDE = 2400
 """Photos are shown downscaled to at most this many pixels on their longer side."""
@@ -160,6 +164,42 @@ class Choices:
 
 
 @dataclass(frozen=True, eq=False)
+class VideoAnalysis:
+    """What the page shows of a video before export: its faces tracked and the covers
+    planned (`VideoRedactor.find`; boxes only), each track as the record lists it, and
+    the file's ``digest`` (the export reuses ``found`` while the file is unchanged)."""
+
+    found: VideoFound
+    tracks: tuple[TrackRecord, ...]
+    digest: bytes
+
+    @property
+    def frames(self) -> int:
+        return self.found.plan.frames
+
+    def checked(self, review: VideoReview) -> VideoReview:
+        """``review`` if every track it removes exists and every frame is in the video."""
+        known = {track.track for track in self.tracks}
+        unknown = sorted(set(review.removed_tracks) - known)
+        if unknown:
+            raise ConfigError(f"removed_tracks: this video has no track {unknown[0]}")
+        last = self.frames - 1
+        for first, final in (*review.box_frames, *review.full_frames):
+            if final > last:
+                raise ConfigError(f"frames: the video's last frame is {last}, got a range ending at {final}")
+        width, height = self.found.info.width, self.found.info.height
+        for box in review.boxes:
+            Choices.checked([box], [-1], analysis=Analysis(width=width, height=height, detected=Detections.empty(),
+                                                           low=np.zeros(0, bool), verification=None))
+        return review
+
+    def decisions(self, review: VideoReview) -> ReviewDecisions:
+        return ReviewDecisions(kept=len(self.tracks) - len(review.removed_tracks), resized=0, drawn=len(review.boxes),
+                               removed_tracks=tuple(sorted(review.removed_tracks)),
+                               full_frames=tuple(review.full_frames))
+
+
+@dataclass(frozen=True, eq=False)
 class SessionFile:
     """One file of the session. ``name`` is what the page shows (the path under the served
     folder, or the uploaded file's name); ``record`` is its entry after an export."""
@@ -174,6 +214,12 @@ class SessionFile:
     analysis: Analysis | None = None
     choices: Choices | None = None
     record: FileRecord | None = None
+    video: VideoAnalysis | None = None
+    video_review: VideoReview | None = None
+
+    @property
+    def analysed(self) -> bool:
+        return self.analysis is not None or self.video is not None
 
     @property
     def boxes(self) -> Choices | None:
@@ -204,6 +250,9 @@ class ReviewSession:
         self._lock = threading.RLock()
         self._display: OrderedDict[str, bytes] = OrderedDict()
         self._uploads = 0
+        self._video_config = VideoRedactConfig()
+        self._video_redactor: VideoRedactor | None = None
+        self._video_recognizers: Recognizers | None = None
         if self.folder is not None:
             if not self.folder.is_dir():
                 raise InputFileError(f"{folder}: no such folder")
@@ -324,9 +373,25 @@ class ReviewSession:
                 self._redactor = Redactor(self._config)
             return self._redactor
 
+    def video_redactor(self) -> VideoRedactor:
+        """The video redactor (detector loaded on first use), covering with the current options."""
+        with self._lock:
+            cover = self.cover
+            if self._video_redactor is None:
+                self._video_redactor = VideoRedactor(replace(self._video_config, cover=cover))
+            elif self._video_redactor.config.cover != cover:
+                self._video_redactor = self._video_redactor.with_cover(cover)
+            return self._video_redactor
+
+    def _recognizers(self) -> Recognizers:
+        with self._lock:
+            if self._video_recognizers is None:
+                self._video_recognizers = Recognizers(self._config.verification.embedders)
+            return self._video_recognizers
+
     @property
     def cover(self) -> CoverConfig:
-        return self._redactor.config.cover if self._redactor is not None else self._config.cover
+        return self._config.cover
 
     def set_cover(self, cover: CoverConfig) -> None:
         """Cover with ``cover`` from now on (style, shape, padding); models are kept."""
@@ -370,6 +435,8 @@ class ReviewSession:
         """Find the faces of a photo and check a cover of them as `unseen redact` would (a
         failure to read it marks the file failed with the reason)."""
         entry = self.file(file_id)
+        if entry.kind is FileKind.VIDEO:
+            return self._analyse_video(entry, progress)
         progress.start(2, unit="steps", description=f"reading {entry.name}")
         try:
             image = self._load(entry)
@@ -389,9 +456,56 @@ class ReviewSession:
                             verification=_verification(redaction.verification), candidates=candidates, digest=digest)
         return self._put(replace(self.file(file_id), analysis=analysis, message=""))
 
+    def _analyse_video(self, entry: SessionFile, progress: Progress) -> SessionFile:
+        """Track the faces of a video and plan their covers as `unseen redact` would."""
+        try:
+            source = self._source(entry)
+            digest = _file_digest(source)
+            found = self.video_redactor().find(source, progress=progress)
+        except InputFileError as error:
+            return self._put(replace(entry, state=ReviewState.FAILED,
+                                     message=str(error).replace(str(entry.source), entry.name)))
+        return self._put(replace(self.file(entry.id), message="",
+                                 video=VideoAnalysis(found=found, tracks=found.tracks(), digest=digest)))
+
+    def choose_video(self, file_id: str, *, review: VideoReview) -> SessionFile:
+        """Keep a person's changes to a video's covers (the file becomes reviewed)."""
+        entry = self.file(file_id)
+        if entry.video is None:
+            raise ConfigError(f"{entry.name}: its faces are not tracked yet; open it first")
+        checked = entry.video.checked(review)
+        state = ReviewState.REVIEWED if entry.state is not ReviewState.FAILED else entry.state
+        return self._put(replace(entry, video_review=checked, state=state))
+
+    def _video(self, file_id: str, index: int) -> tuple[SessionFile, VideoAnalysis]:
+        entry = self.file(file_id)
+        if entry.video is None:
+            raise ConfigError(f"{entry.name}: its faces are not tracked yet; open it first")
+        if not 0 <= index < entry.video.frames:
+            raise ConfigError(f"frame: expected 0..{entry.video.frames - 1}, got {index}")
+        return entry, entry.video
+
+    def video_covers(self, file_id: str, index: int) -> tuple[Detections, bool]:
+        """The boxes covered in frame ``index`` with their track ids (the person's changes
+        applied), and whether the frame is covered whole."""
+        entry, video = self._video(file_id, index)
+        plan = video.found.plan if entry.video_review is None else video.found.plan.reviewed(entry.video_review)
+        return plan.boxes_at(index), bool(np.isin(index, plan.full_frames))
+
+    def video_frame(self, file_id: str, index: int) -> bytes:
+        """Frame ``index`` as the page shows it: upright, downscaled, JPEG, in memory only
+        (decoded from the start of the file: slow far into long videos)."""
+        entry, _ = self._video(file_id, index)
+        rgb = next((frame.rgb for frame in read_frames(self._source(entry)) if frame.index == index), None)
+        if rgb is None:
+            raise InputFileError(f"{entry.name}: frame {index} could not be read")
+        return encode(_downscaled(rgb, DISPLAY_SIDE), file_format=OutputFormat.JPEG, quality=85)
+
     def check(self, file_id: str, *, progress: Progress = SILENT) -> SessionFile:
         """Cover the person's boxes and verify the result without writing anything: the
         flags the page shows are then those of what would be exported."""
+        if self.file(file_id).kind is FileKind.VIDEO:
+            raise ConfigError("a video is verified when it is exported (on a sample of frames)")
         entry = self._analysed(file_id, progress)
         progress.start(1, unit="photos", description=f"checking the boxes of {entry.name}")
         image = self._load(entry)
@@ -422,7 +536,7 @@ class ReviewSession:
 
     def mark_reviewed(self, file_id: str) -> SessionFile:
         entry = self.file(file_id)
-        if entry.analysis is None:
+        if not entry.analysed:
             raise ConfigError(f"{entry.name}: its faces are not found yet; open it first")
         return self._put(replace(entry, state=ReviewState.REVIEWED))
 
@@ -436,19 +550,17 @@ class ReviewSession:
         covering the person's boxes (or the detector's where the photo was not reviewed), and
         add them to the record with the review decisions."""
         entries = [self.file(file_id) for file_id in file_ids]
-        photos = [entry for entry in entries if entry.kind is FileKind.PHOTO]
         jobs = self._jobs()
         record = self._open_record()
         started, began = _now(), time.monotonic()
         record.runs.append(RunRecord(started=started))
         results = []
-        progress.start(len(photos), unit="photos", description="exporting")
         for entry in entries:
-            if entry.kind is not FileKind.PHOTO:
-                progress.message(f"{entry.name}: not exported: videos are redacted with `unseen redact`")
-        for entry in photos:
+            progress.start(len(entries), unit="files", description="exporting")
+            progress.advance(len(results))
             progress.message(f"exporting {entry.name}")
-            result = self._export_one(entry, jobs[entry.id], progress)
+            export = self._export_video if entry.kind is FileKind.VIDEO else self._export_one
+            result = export(entry, jobs[entry.id], progress)
             results.append(result)
             record.files[result.job.name] = result.record
             record.write(self.record_path)
@@ -486,6 +598,38 @@ class ReviewSession:
                           message=entry_record.message))
         return FileResult(job=job, record=entry_record)
 
+    def _export_video(self, entry: SessionFile, job: Job, progress: Progress) -> FileResult:
+        """Redact a video as `unseen redact` does, with the person's changes and the tracks
+        found when it was opened (verified on a sample of frames)."""
+        if entry.video is None:
+            entry = self.analyse(entry.id, progress=progress)
+            if entry.video is None:
+                return self._failed_export(entry, job, entry.message)
+        source = self._source(entry)
+        if _file_digest(source) != entry.video.digest:
+            self._put(replace(entry, video=None, video_review=None))
+            return self._failed_export(entry, job, f"{entry.name}: the file changed since it was opened on the "
+                                                   "page; open it again to review it")
+        config = self.redactor_config()
+        review = entry.video_review
+        entry_record = redact_video(
+            replace(job, source=source), self.video_redactor(), progress=progress,
+            check=VideoVerifyConfig(frame=config.verification) if config.verify else None, strict=config.strict,
+            recognizers=self._recognizers, found=entry.video.found, review=review,
+            decisions=entry.video.decisions(review) if review is not None else None)
+        return self._exported(entry, job, source, entry_record)
+
+    def _exported(self, entry: SessionFile, job: Job, source: Path, entry_record: FileRecord) -> FileResult:
+        entry_record = replace(entry_record, source=entry.name if entry.uploaded else str(source),
+                               message=entry_record.message.replace(str(source), entry.name))
+        failed = entry_record.status is FileStatus.FAILED
+        self._put(replace(self.file(entry.id), record=entry_record,
+                          state=ReviewState.FAILED if failed else ReviewState.EXPORTED, message=entry_record.message))
+        return FileResult(job=job, record=entry_record)
+
+    def redactor_config(self) -> RedactConfig:
+        return self._config
+
     def _failed_export(self, entry: SessionFile, job: Job, message: str) -> FileResult:
         failed = FileRecord(source=entry.name if entry.uploaded else str(entry.source), status=FileStatus.FAILED,
                             message=message)
@@ -495,15 +639,17 @@ class ReviewSession:
     def _jobs(self) -> dict[str, Job]:
         """Every photo's job: output names as `unseen redact` gives them, unique in the
         session (numbered in the order the files were added, so a name never changes)."""
-        photos = [entry for entry in self.files() if entry.kind is FileKind.PHOTO]
-        planned = plan([entry.source for entry in photos], self.out_dir,
-                       output_format=self.redactor().config.output_format).jobs
-        return {entry.id: job for entry, job in zip(photos, planned)}
+        listed = [entry for entry in self.files() if entry.source.exists()]
+        planned = plan([entry.source for entry in listed], self.out_dir, output_format=self._config.output_format,
+                       video_suffix=self._video_config.encode.codec.suffix).jobs
+        return {entry.id: job for entry, job in zip(listed, planned)}
 
     def _open_record(self) -> RedactionRecord:
-        config = self.redactor().config
+        config = self._config
         previous = RedactionRecord.read(self.record_path)
-        return RedactionRecord(config=config.to_record(), config_fingerprint=config.fingerprint,
+        video = replace(self._video_config, cover=config.cover)
+        return RedactionRecord(config={**config.to_record(), "video": video.to_record()},
+                               config_fingerprint=config.fingerprint,
                                runs=list(previous.runs) if previous else [],
                                files=dict(previous.files) if previous else {})
 

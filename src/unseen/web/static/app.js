@@ -134,11 +134,11 @@ async function openFile(id) {
   showError("");
   await flushSave();
   let detail = await api("files/" + id);
-  if (detail.kind === "photo" && !detail.analysed && !(detail.state === "failed" && detail.uploaded)) {
+  if (!detail.analysed && !(detail.state === "failed" && detail.uploaded)) {
     view.current = detail;
     renderFiles();
     $("photo-title").textContent = detail.name;
-    $("status").textContent = "Finding faces…";
+    $("status").textContent = detail.kind === "video" ? "Following faces through the video…" : "Finding faces…";
     try {
       await runTask(() => api(`files/${id}/analyse`, { method: "POST" }));
     } catch (error) {
@@ -161,10 +161,10 @@ function show(detail) {
     updateButtons();
     return;
   }
-  if (detail.kind !== "photo") {
-    $("canvas").hidden = true;
-    setStatus("Videos are redacted with `unseen redact` on the command line.", "");
-    updateButtons();
+  view.mode = detail.kind;
+  $("video-tools").hidden = detail.kind !== "video";
+  if (detail.kind === "video") {
+    showVideo(detail);
     return;
   }
   loadBoxes(detail);
@@ -192,6 +192,7 @@ function loadBoxes(detail) {
 const pick = (b) => ({ x1: b.x1, y1: b.y1, x2: b.x2, y2: b.y2 });
 
 function describe(detail) {
+  if (detail.kind === "video") { describeVideo(detail); return; }
   const covered = view.boxes.filter((b) => !b.removed).length;
   const removed = view.boxes.filter((b) => b.removed).length;
   const low = detail.detected.filter((d) => d.low).length;
@@ -218,11 +219,13 @@ function setStatus(text, kind) {
 
 function updateButtons() {
   const detail = view.current;
-  const photo = !!detail && detail.kind === "photo" && detail.analysed;
-  for (const id of ["reviewed", "check", "reset", "export-one"]) $(id).disabled = !photo || view.busy;
-  $("export-all").disabled = view.busy || !view.files.some((f) => f.kind === "photo");
+  const open = !!detail && detail.analysed;
+  const photo = open && detail.kind === "photo";
+  for (const id of ["reviewed", "export-one"]) $(id).disabled = !open || view.busy;
+  for (const id of ["check", "reset"]) $(id).disabled = !photo || view.busy;
+  $("export-all").disabled = view.busy || !view.files.length;
   const exported = !!detail && !!detail.output;
-  $("show-output").disabled = !exported;
+  $("show-output").disabled = !exported || !photo;
   const link = $("download-one");
   link.hidden = !exported;
   if (exported) link.href = `api/files/${detail.id}/output`;
@@ -253,6 +256,7 @@ function render() {
   const detail = view.current;
   overlay.replaceChildren();
   if (!detail || !detail.analysed) return;
+  if (detail.kind === "video") { renderVideo(); return; }
   view.flags.forEach((flag, index) => overlay.append(flagElement(flag, index)));
   view.boxes.forEach((box, index) => overlay.append(boxElement(box, index)));
   describe(detail);
@@ -339,6 +343,12 @@ let gesture = null;
 function onPointerDown(event) {
   if (!view.current || !view.current.analysed || event.button !== 0 || $("show-output").checked) return;
   const point = imagePoint(event);
+  if (view.mode === "video" && event.target.closest(".box")) {
+    gesture = { type: "track", track: +event.target.closest(".box").dataset.track, start: point };
+    $("overlay").setPointerCapture(event.pointerId);
+    event.preventDefault();
+    return;
+  }
   const handle = event.target.closest(".handle");
   const boxNode = event.target.closest(".box");
   const flagNode = event.target.closest(".flag");
@@ -378,7 +388,13 @@ function onPointerUp(event) {
   gesture = null;
   const point = imagePoint(event);
   const moved = Math.hypot(point.x - done.start.x, point.y - done.start.y) * $("overlay").getBoundingClientRect().width / view.current.width;
-  if (done.type === "draw") {
+  if (done.type === "draw" && view.mode === "video") {
+    done.draft.remove();
+    const box = normalised({ x1: done.start.x, y1: done.start.y, x2: point.x, y2: point.y });
+    if (moved > 3 && bigEnough(box)) addVideoBox(box);
+  } else if (done.type === "track") {
+    if (moved <= 3) toggleTrack(done.track);
+  } else if (done.type === "draw") {
     done.draft.remove();
     const box = normalised({ x1: done.start.x, y1: done.start.y, x2: point.x, y2: point.y, detected: -1, removed: false });
     if (moved > 3 && bigEnough(box)) { view.boxes.push(box); view.selected = view.boxes.length - 1; changed(); }
@@ -419,6 +435,13 @@ function onKey(event) {
     return;
   }
   if (!view.current || !view.current.analysed) return;
+  if (view.mode === "video") {
+    if (target.classList.contains("box") && ["Delete", "Backspace", "Enter", " "].includes(event.key)) {
+      toggleTrack(+target.dataset.track);
+      event.preventDefault();
+    }
+    return;
+  }
   if (event.key === "n" || event.key === "N") { addCentred(); event.preventDefault(); return; }
   if (!target.classList.contains("box")) return;
   const index = +target.dataset.index;
@@ -580,12 +603,219 @@ function wire() {
     $("overlay").hidden = event.target.checked;
   });
   $("export-one").addEventListener("click", () => exportFiles([view.current.id]));
-  $("export-all").addEventListener("click", () => exportFiles(view.files.filter((f) => f.kind === "photo").map((f) => f.id)));
+  $("export-all").addEventListener("click", () => exportFiles(view.files.map((f) => f.id)));
+  $("frame").addEventListener("change", (event) => goToFrame(+event.target.value));
+  $("frame-prev").addEventListener("click", () => goToFrame(view.frame - 1));
+  $("frame-next").addEventListener("click", () => goToFrame(view.frame + 1));
+  $("whole-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const first = +$("whole-first").value, last = +$("whole-last").value;
+    if (last < first) { showError("The last frame must come after the first."); return; }
+    view.review.full_frames.push([first, last]);
+    saveVideo();
+  });
   for (const id of ["style", "shape", "padding"]) $(id).addEventListener("change", setOptions);
   $("zoom-in").addEventListener("click", () => setZoom(1.5));
   $("zoom-out").addEventListener("click", () => setZoom(1 / 1.5));
   $("zoom-fit").addEventListener("click", () => setZoom(null));
   window.addEventListener("resize", fit);
+}
+
+// ---- videos ---------------------------------------------------------------------------------
+function showVideo(detail) {
+  view.review = JSON.parse(JSON.stringify(detail.review));
+  view.frame = Math.min(view.frame || 0, detail.frames - 1);
+  if (!view.videoId || view.videoId !== detail.id) view.frame = 0;
+  view.videoId = detail.id;
+  const slider = $("frame");
+  slider.max = detail.frames - 1;
+  $("whole-first").max = $("whole-last").max = detail.frames - 1;
+  $("canvas").hidden = false;
+  $("photo").alt = `Video ${detail.name}, frame by frame`;
+  $("photo").onload = () => { fit(); };
+  renderTracks();
+  goToFrame(view.frame);
+  describeVideo(detail);
+  updateButtons();
+}
+
+async function goToFrame(index) {
+  const detail = view.current;
+  if (!detail || detail.kind !== "video") return;
+  view.frame = Math.max(0, Math.min(detail.frames - 1, index));
+  $("frame").value = view.frame;
+  const seconds = (view.frame / detail.fps).toFixed(2);
+  $("frame-label").textContent = `frame ${view.frame} of ${detail.frames - 1} (${seconds} s)`;
+  const asked = view.frame;
+  $("photo").src = `api/files/${detail.id}/frames/${asked}/image`;
+  const covers = await api(`files/${detail.id}/frames/${asked}`);
+  if (asked !== view.frame || view.current.id !== detail.id) return;
+  view.covers = covers;
+  renderVideo();
+  renderTracks();
+}
+
+function renderVideo() {
+  const overlay = $("overlay");
+  overlay.replaceChildren();
+  const covers = view.covers;
+  if (!covers) return;
+  const tracks = new Map(view.current.tracks.map((t) => [t.track, t]));
+  for (const box of covers.boxes) {
+    const element = document.createElement("div");
+    const drawn = !tracks.has(box.track);
+    element.className = "box " + (drawn ? "person" : "detected");
+    element.tabIndex = 0;
+    element.dataset.track = box.track;
+    element.setAttribute("role", "button");
+    element.setAttribute("aria-label", drawn ? "A box you drew" : `Face ${box.track}: covered. Delete leaves it uncovered.`);
+    place(element, box);
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = drawn ? "yours" : `face ${box.track}`;
+    element.append(tag);
+    overlay.append(element);
+  }
+  for (const removed of view.current.tracks.filter((t) => view.review.removed_tracks.includes(t.track))) {
+    if (removed.first_frame <= view.frame && view.frame <= removed.last_frame) {
+      const note = document.createElement("span");
+      note.className = "tag";
+      note.textContent = `face ${removed.track} left uncovered by you`;
+      note.style.position = "static";
+      overlay.append(note);
+    }
+  }
+  if (covers.whole) {
+    const banner = document.createElement("div");
+    banner.className = "whole-banner";
+    banner.textContent = "this frame is covered whole";
+    overlay.append(banner);
+  }
+}
+
+function timeline(ranges, total, kind) {
+  const bar = document.createElement("div");
+  bar.className = "timeline" + (kind ? " " + kind : "");
+  bar.setAttribute("aria-hidden", "true");
+  for (const [first, last] of ranges) {
+    const span = document.createElement("span");
+    span.style.left = percent(first, total);
+    span.style.width = percent(last - first + 1, total);
+    bar.append(span);
+  }
+  const now = document.createElement("span");
+  now.className = "now";
+  now.style.left = percent(view.frame, total);
+  bar.append(now);
+  return bar;
+}
+
+function renderTracks() {
+  const detail = view.current;
+  const list = $("tracks");
+  list.replaceChildren();
+  for (const track of detail.tracks) {
+    const removed = view.review.removed_tracks.includes(track.track);
+    const item = document.createElement("li");
+    item.className = removed ? "removed" : "";
+    const label = document.createElement("label");
+    label.className = "what";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = !removed;
+    box.dataset.track = track.track;
+    box.addEventListener("change", () => toggleTrack(track.track));
+    const score = track.best_score === null ? "" : `, best score ${track.best_score.toFixed(2)}`;
+    label.append(box, ` Face ${track.track}: frames ${track.first_frame}–${track.last_frame} ` +
+      `(${track.first_s.toFixed(1)}–${track.last_s.toFixed(1)} s), ${track.detections} detection(s)${score}`);
+    const go = document.createElement("button");
+    go.type = "button";
+    go.textContent = "Show";
+    go.setAttribute("aria-label", `Show face ${track.track}`);
+    go.addEventListener("click", () => goToFrame(track.first_detection));
+    item.append(label, timeline([[track.first_frame, track.last_frame]], detail.frames, ""), go);
+    list.append(item);
+  }
+  if (!detail.tracks.length) list.append(Object.assign(document.createElement("li"), { textContent: "No face found." }));
+  const drawn = $("video-boxes");
+  drawn.replaceChildren();
+  view.review.boxes.forEach((b, index) => {
+    const item = document.createElement("li");
+    const label = document.createElement("span");
+    label.className = "what";
+    label.append(`Box ${index + 1} from frame `);
+    const first = Object.assign(document.createElement("input"), { type: "number", min: 0, max: detail.frames - 1, value: b.first });
+    const last = Object.assign(document.createElement("input"), { type: "number", min: 0, max: detail.frames - 1, value: b.last });
+    first.setAttribute("aria-label", `Box ${index + 1}: first frame`);
+    last.setAttribute("aria-label", `Box ${index + 1}: last frame`);
+    first.addEventListener("change", () => { b.first = Math.min(+first.value, b.last); saveVideo(); });
+    last.addEventListener("change", () => { b.last = Math.max(+last.value, b.first); saveVideo(); });
+    label.append(first, " to ", last);
+    const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "Remove" });
+    remove.addEventListener("click", () => { view.review.boxes.splice(index, 1); saveVideo(); });
+    item.append(label, timeline([[b.first, b.last]], detail.frames, "person"), remove);
+    drawn.append(item);
+  });
+  const whole = $("whole-list");
+  whole.replaceChildren();
+  view.review.full_frames.forEach(([first, last], index) => {
+    const item = document.createElement("li");
+    const label = Object.assign(document.createElement("span"), { className: "what", textContent: `Frames ${first}–${last} covered whole` });
+    const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "Remove" });
+    remove.addEventListener("click", () => { view.review.full_frames.splice(index, 1); saveVideo(); });
+    item.append(label, timeline([[first, last]], detail.frames, "whole"), remove);
+    whole.append(item);
+  });
+}
+
+function toggleTrack(track) {
+  const removed = view.review.removed_tracks;
+  if (!view.current.tracks.some((t) => t.track === track)) return;
+  const at = removed.indexOf(track);
+  if (at >= 0) removed.splice(at, 1); else removed.push(track);
+  saveVideo();
+}
+
+function addVideoBox(box) {
+  const detail = view.current;
+  const last = Math.min(detail.frames - 1, view.frame + Math.round(detail.fps * 2));
+  view.review.boxes.push({ ...pick(box), first: view.frame, last });
+  saveVideo();
+}
+
+async function saveVideo() {
+  const detail = view.current;
+  try {
+    const updated = await api(`files/${detail.id}/video-review`, {
+      method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(view.review),
+    });
+    view.current = updated;
+    view.review = JSON.parse(JSON.stringify(updated.review));
+    showError("");
+    await goToFrame(view.frame);
+    describeVideo(updated);
+    const file = view.files.find((f) => f.id === updated.id);
+    if (file) { file.state = updated.state; renderFiles(); }
+    updateButtons();
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+function describeVideo(detail) {
+  const removed = detail.review.removed_tracks.length;
+  let text = `${detail.tracks.length - removed} face(s) followed and covered`;
+  if (removed) text += `, ${removed} left uncovered by you`;
+  if (detail.review.boxes.length) text += `, ${detail.review.boxes.length} box(es) drawn by you`;
+  if (detail.review.full_frames.length) text += `, ${detail.review.full_frames.length} frame range(s) covered whole`;
+  let kind = "";
+  const check = detail.verification;
+  if (detail.state === "exported" && check) {
+    text = `Exported as ${detail.output}. Verification ${check.passed ? "passed" : "FAILED"}: ${check.statement}`;
+    kind = check.passed ? "passed" : "failed";
+  }
+  if (detail.message && detail.state === "failed") { text = detail.message; kind = "failed"; }
+  setStatus(text + ".", kind);
 }
 
 wire();
