@@ -143,3 +143,37 @@ def test_remove_a_box_draw_a_missed_face_and_export(browser, review_server, wide
     person = [face for face in entry["faces"] if face.get("chosen_by") == "person"]
     assert len(person) == 1 and np.allclose(person[0]["box"], drawn, atol=1.0)
     assert len(entry["faces"]) == len(detected)  # one removed, one drawn
+
+
+def test_a_video_is_reviewed_on_its_timeline(browser, review_server, screenshots, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.redact.test_video import face_clip
+
+    clip, _ = face_clip(tmp_path / "made")
+    server = review_server()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url)
+    page.set_input_files("#pick", str(clip))
+    page.wait_for_selector("#tracks input[type=checkbox]", timeout=WAIT_MS)
+    expect(page.locator("#frame-label")).to_contain_text("frame 0 of 19")
+    expect(page.locator("#overlay .box")).not_to_have_count(0)
+    shoot(page, screenshots, "6-video")
+
+    page.locator("#tracks input[type=checkbox]").first.uncheck()
+    expect(page.locator("#tracks li").first).to_have_class("removed")
+    expect(page.locator("#overlay .box.removed")).to_have_count(1)
+    page.fill("#whole-first", "10")
+    page.fill("#whole-last", "12")
+    page.click("#whole-form button")
+    expect(page.locator("#whole-list li")).to_have_count(1)
+    page.click("#frame-next")
+    expect(page.locator("#frame-label")).to_contain_text("frame 1 of 19")
+    shoot(page, screenshots, "7-video-edited")
+
+    page.click("#export-one")
+    expect(page.locator("#status")).to_contain_text("Exported as face.redacted.mp4", timeout=WAIT_MS)
+    expect(page.locator("#files .state")).to_have_text("exported, check failed")  # a face left bare on purpose
+    record = page.evaluate("fetch('api/record').then(r => r.json())")
+    decisions = record["files"]["face.redacted.mp4"]["review_decisions"]
+    assert decisions["full_frames"] == [[10, 12]] and len(decisions["removed_tracks"]) == 1

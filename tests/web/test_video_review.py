@@ -49,8 +49,8 @@ def test_tracks_are_listed_and_a_reviewed_video_is_exported_as_decided(session):
     assert video.frames == 20
     face = max(video.tracks, key=lambda track: len(track.detections))
     assert (face.first_frame, face.last_frame) == (0, 19) and len(face.detections) >= 15
-    covers, whole = reviewing.video_covers(entry.id, 5)
-    assert face.track in covers.track_id.tolist() and not whole
+    covers, uncovered, whole = reviewing.video_covers(entry.id, 5)
+    assert face.track in covers.track_id.tolist() and not whole and len(uncovered) == 0
     assert Image.open(io.BytesIO(reviewing.video_frame(entry.id, 5))).size == (288, 176)
 
     with pytest.raises(ConfigError, match="no track 99"):
@@ -59,8 +59,8 @@ def test_tracks_are_listed_and_a_reviewed_video_is_exported_as_decided(session):
         reviewing.choose_video(entry.id, review=VideoReview(full_frames=((10, 40),)))
     review = VideoReview(removed_tracks=(face.track,), boxes=(DRAWN,), box_frames=((0, 19),), full_frames=((10, 12),))
     assert reviewing.choose_video(entry.id, review=review).state is ReviewState.REVIEWED
-    covers, whole = reviewing.video_covers(entry.id, 11)
-    assert whole and face.track not in covers.track_id.tolist()
+    covers, uncovered, whole = reviewing.video_covers(entry.id, 11)
+    assert whole and face.track not in covers.track_id.tolist() and uncovered.track_id.tolist() == [face.track]
 
     reviewing.export([entry.id])
     exported = reviewing.file(entry.id)

@@ -226,10 +226,8 @@ def _api(session: ReviewSession, tasks: TaskRunner) -> APIRouter:
 
     @router.get("/files/{file_id}/frames/{index}")
     def frame_covers(file_id: str, index: int) -> dict[str, Any]:
-        boxes, whole = session.video_covers(file_id, index)
-        return {"frame": index, "whole": whole,
-                "boxes": [{"x1": float(x1), "y1": float(y1), "x2": float(x2), "y2": float(y2), "track": int(track)}
-                          for (x1, y1, x2, y2), track in zip(boxes.xyxy, boxes.track_id)]}
+        boxes, uncovered, whole = session.video_covers(file_id, index)
+        return {"frame": index, "whole": whole, "boxes": _tracked_boxes(boxes), "uncovered": _tracked_boxes(uncovered)}
 
     @router.get("/files/{file_id}/frames/{index}/image")
     def frame_image(file_id: str, index: int) -> Response:
@@ -291,6 +289,11 @@ def _summary(entry: SessionFile) -> dict[str, Any]:
             "faces": len(entry.boxes.xyxy) if entry.boxes is not None else None,
             "output": record.output if record is not None else None,
             "verified": record.passed if record is not None else None}
+
+
+def _tracked_boxes(boxes) -> list[dict[str, Any]]:
+    return [{"x1": float(x1), "y1": float(y1), "x2": float(x2), "y2": float(y2), "track": int(track)}
+            for (x1, y1, x2, y2), track in zip(boxes.xyxy, boxes.track_id)]
 
 
 def _boxes_json(records) -> list[dict[str, Any]]:

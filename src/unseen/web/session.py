@@ -485,12 +485,16 @@ class ReviewSession:
             raise ConfigError(f"frame: expected 0..{entry.video.frames - 1}, got {index}")
         return entry, entry.video
 
-    def video_covers(self, file_id: str, index: int) -> tuple[Detections, bool]:
+    def video_covers(self, file_id: str, index: int) -> tuple[Detections, Detections, bool]:
         """The boxes covered in frame ``index`` with their track ids (the person's changes
-        applied), and whether the frame is covered whole."""
+        applied), the boxes of the tracks the person left uncovered, and whether the frame
+        is covered whole."""
         entry, video = self._video(file_id, index)
-        plan = video.found.plan if entry.video_review is None else video.found.plan.reviewed(entry.video_review)
-        return plan.boxes_at(index), bool(np.isin(index, plan.full_frames))
+        review = entry.video_review or VideoReview()
+        plan = video.found.plan.reviewed(review)
+        planned = video.found.plan.boxes_at(index)
+        uncovered = planned[np.isin(planned.track_id, np.asarray(review.removed_tracks, np.int64))]
+        return plan.boxes_at(index), uncovered, bool(np.isin(index, plan.full_frames))
 
     def video_frame(self, file_id: str, index: int) -> bytes:
         """Frame ``index`` as the page shows it: upright, downscaled, JPEG, in memory only

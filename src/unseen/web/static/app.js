@@ -50,7 +50,7 @@ async function refresh() {
   const exported = state.files.some((f) => f.output);
   $("download-zip").hidden = !exported;
   $("download-record").hidden = !exported;
-  $("export-all").disabled = !state.files.some((f) => f.kind === "photo");
+  $("export-all").disabled = view.busy || !state.files.length;
   return state;
 }
 
@@ -676,14 +676,19 @@ function renderVideo() {
     element.append(tag);
     overlay.append(element);
   }
-  for (const removed of view.current.tracks.filter((t) => view.review.removed_tracks.includes(t.track))) {
-    if (removed.first_frame <= view.frame && view.frame <= removed.last_frame) {
-      const note = document.createElement("span");
-      note.className = "tag";
-      note.textContent = `face ${removed.track} left uncovered by you`;
-      note.style.position = "static";
-      overlay.append(note);
-    }
+  for (const box of covers.uncovered) {
+    const element = document.createElement("div");
+    element.className = "box removed";
+    element.tabIndex = 0;
+    element.dataset.track = box.track;
+    element.setAttribute("role", "button");
+    element.setAttribute("aria-label", `Face ${box.track}: left uncovered by you. Enter covers it again.`);
+    place(element, box);
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = `face ${box.track}: not covered`;
+    element.append(tag);
+    overlay.append(element);
   }
   if (covers.whole) {
     const banner = document.createElement("div");
