@@ -198,3 +198,12 @@ def test_nothing_to_download_before_an_export(page):
     client, _ = page
     assert client.get(f"/{TOKEN}/api/export.zip").json()["error"].startswith("nothing exported yet")
     assert client.get(f"/{TOKEN}/api/record").status_code == 422
+
+
+def test_cover_options_are_the_ones_unseen_redact_takes(page):
+    client, session = page
+    options = client.put(f"/{TOKEN}/api/options", json={"style": "mosaic", "shape": "ellipse", "padding": 0.4})
+    assert options.status_code == 200
+    assert {k: options.json()["options"][k] for k in ("style", "shape", "padding")} == {
+        "style": "mosaic", "shape": "ellipse", "padding": 0.4}
+    assert session.cover.style.value == "mosaic" and session.cover.padding == (0.4,) * 4

@@ -248,6 +248,7 @@ class ReviewSession:
         self._redactor = redactor
         self._files: dict[str, SessionFile] = {}
         self._lock = threading.RLock()
+        self._models = threading.Lock()
         self._display: OrderedDict[str, bytes] = OrderedDict()
         self._uploads = 0
         self._video_config = VideoRedactConfig()
@@ -367,15 +368,18 @@ class ReviewSession:
 
     # -- looking at a photo -----------------------------------------------------------------
     def redactor(self) -> Redactor:
-        """The redactor (models loaded on first use), covering with the current options."""
-        with self._lock:
+        """The redactor (models loaded on first use), covering with the current options.
+        Models load under their own lock, so the file list answers meanwhile."""
+        with self._models:
             if self._redactor is None:
                 self._redactor = Redactor(self._config)
+            if self._redactor.config.cover != self._config.cover:
+                self._redactor = self._redactor.with_cover(self._config.cover)
             return self._redactor
 
     def video_redactor(self) -> VideoRedactor:
         """The video redactor (detector loaded on first use), covering with the current options."""
-        with self._lock:
+        with self._models:
             cover = self.cover
             if self._video_redactor is None:
                 self._video_redactor = VideoRedactor(replace(self._video_config, cover=cover))
@@ -384,7 +388,7 @@ class ReviewSession:
             return self._video_redactor
 
     def _recognizers(self) -> Recognizers:
-        with self._lock:
+        with self._models:
             if self._video_recognizers is None:
                 self._video_recognizers = Recognizers(self._config.verification.embedders)
             return self._video_recognizers
@@ -394,11 +398,8 @@ class ReviewSession:
         return self._config.cover
 
     def set_cover(self, cover: CoverConfig) -> None:
-        """Cover with ``cover`` from now on (style, shape, padding); models are kept."""
-        with self._lock:
-            self._config = replace(self._config, cover=cover)
-            if self._redactor is not None:
-                self._redactor = self._redactor.with_cover(cover)
+        """Cover with ``cover`` from now on (style, shape, padding); the models are kept."""
+        self._config = replace(self._config, cover=cover)
 
     def _load(self, entry: SessionFile) -> LoadedImage:
         if entry.kind is not FileKind.PHOTO:
@@ -590,17 +591,8 @@ class ReviewSession:
                                     faces=boxes.faces(entry.analysis.detected) if reviewed else None,
                                     candidates=entry.analysis.candidates,
                                     decisions=boxes.decisions(entry.analysis.detected)
-                                    if entry.state is ReviewState.REVIEWED or reviewed else None)
-        entry_record = replace(entry_record, source=entry.name if entry.uploaded else str(source),
-                               message=entry_record.message.replace(str(source), entry.name))
-        failed = entry_record.status is FileStatus.FAILED
-        analysis = entry.analysis
-        if not failed and entry_record.verification is not None:
-            analysis = replace(analysis, verification=entry_record.verification)
-        self._put(replace(self.file(entry.id), record=entry_record, analysis=analysis,
-                          state=ReviewState.FAILED if failed else ReviewState.EXPORTED,
-                          message=entry_record.message))
-        return FileResult(job=job, record=entry_record)
+                                    if entry.choices is not None or entry.state is ReviewState.REVIEWED else None)
+        return self._exported(entry, job, source, entry_record)
 
     def _export_video(self, entry: SessionFile, job: Job, progress: Progress) -> FileResult:
         """Redact a video as `unseen redact` does, with the person's changes and the tracks
@@ -624,11 +616,17 @@ class ReviewSession:
         return self._exported(entry, job, source, entry_record)
 
     def _exported(self, entry: SessionFile, job: Job, source: Path, entry_record: FileRecord) -> FileResult:
+        """Keep an export's record entry (named by what the page shows, not the private
+        folder's path) and what its verification found, for the page to show."""
         entry_record = replace(entry_record, source=entry.name if entry.uploaded else str(source),
                                message=entry_record.message.replace(str(source), entry.name))
         failed = entry_record.status is FileStatus.FAILED
-        self._put(replace(self.file(entry.id), record=entry_record,
-                          state=ReviewState.FAILED if failed else ReviewState.EXPORTED, message=entry_record.message))
+        current = self.file(entry.id)
+        analysis = current.analysis
+        if analysis is not None and entry_record.verification is not None:
+            analysis = replace(analysis, verification=entry_record.verification)
+        self._put(replace(current, record=entry_record, analysis=analysis, message=entry_record.message,
+                          state=ReviewState.FAILED if failed else ReviewState.EXPORTED))
         return FileResult(job=job, record=entry_record)
 
     def redactor_config(self) -> RedactConfig:
