@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from unseen.cli import audit, audit_detection, detect, redact
+from unseen.cli import audit, audit_detection, detect, redact, serve
 from unseen.errors import ExitCode, UnseenError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 detect.register(app)
 redact.register(app)
+serve.register(app)
 audit_detection.register(audit.audit_app)
 audit.register(app)
 

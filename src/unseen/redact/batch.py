@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from dataclasses import dataclass, replace
@@ -27,10 +27,12 @@ from unseen.media.video import VideoCodec, is_video_path, probe
 from unseen.progress import SILENT, Progress
 from unseen.redact.photo import RedactConfig, Redactor, rng_for
 from unseen.redact.preview import preview_image
-from unseen.redact.record import FileRecord, FileStatus, RedactionRecord, RunRecord, VerificationRecord
+from unseen.faces.types import Detections
+from unseen.redact.record import (FileRecord, FileStatus, RedactionRecord, ReviewDecisions, RunRecord,
+                                   VerificationRecord)
 from unseen.redact.verify import Recognizers
 from unseen.redact.verify_video import VideoVerification, VideoVerifyConfig, verify_video
-from unseen.redact.video import VideoRedactConfig, VideoRedactor
+from unseen.redact.video import VideoFound, VideoRedactConfig, VideoRedactor, VideoReview
 from unseen.redact.video_record import VideoRecord, count_in
 
 RECORD_NAME = "redaction-record.json"
@@ -424,56 +426,93 @@ class _Videos:
             self._redactor = VideoRedactor(self.config)
         return self._redactor
 
+    def recognizers(self) -> Recognizers:
+        if self._recognizers is None:
+            self._recognizers = Recognizers(self.check.frame.embedders)
+        return self._recognizers
+
     def redact(self, job: Job, previous: FileRecord | None, progress: Progress) -> FileRecord:
-        try:
-            digest = file_digest(job.source)
-        except OSError as error:
-            return _failed(job, f"cannot read: {error.strerror or error}")
-        if (previous is not None and previous.done and previous.source_sha256 == digest.hex()
-                and previous.config_fingerprint == self.config.fingerprint and job.output.is_file()):
-            return previous.as_already_done()
-        checked: list[VideoVerification] = []
+        return redact_video(job, self.redactor, previous=previous, progress=progress,
+                            check=self.check if self.verify else None, strict=self.strict,
+                            recognizers=self.recognizers)
 
-        def check(encoded: Path) -> None:
-            if self._recognizers is None:
-                self._recognizers = Recognizers(self.check.frame.embedders)
-            checked.append(verify_video(job.source, encoded, detector=self.redactor.detector, config=self.check,
-                                        recognizers=self._recognizers, frames=_frames(job), progress=progress))
-            if self.strict and not checked[-1].passed:
-                raise VerificationFailedError(f"{job.source}: verification failed")
 
-        try:
-            result = self.redactor.redact(job.source, job.output, progress=progress,
-                                          check=check if self.verify else None)
-        except VerificationFailedError:
-            return self._entry(job, digest, None, checked[-1], refused=True)
-        except UnseenError as error:
-            return _failed(job, str(error), digest)
-        return self._entry(job, digest, result.record(), checked[-1] if checked else None, refused=False)
+def redact_video(job: Job, redactor: VideoRedactor, *, previous: FileRecord | None = None,
+                 progress: Progress = SILENT, check: VideoVerifyConfig | None = None, strict: bool = False,
+                 recognizers: Callable[[], Recognizers] | None = None, found: VideoFound | None = None,
+                 review: VideoReview | None = None, decisions: ReviewDecisions | None = None) -> FileRecord:
+    """Redact one video as `redact_files` does: track, cover, encode, verify on a sample of
+    frames (``check``; None: not verified), write atomically (``strict``: not when
+    verification fails), and return its record entry. ``recognizers`` gives the models
+    verification compares faces with (built on first use). ``found`` / ``review`` /
+    ``decisions``: the review page's first pass, a person's changes, and what they decided.
+    """
+    try:
+        digest = file_digest(job.source)
+    except OSError as error:
+        return _failed(job, f"cannot read: {error.strerror or error}")
+    if (review is None and previous is not None and previous.done and previous.source_sha256 == digest.hex()
+            and previous.config_fingerprint == redactor.config.fingerprint and job.output.is_file()):
+        return previous.as_already_done()
+    checked: list[VideoVerification] = []
 
-    def _entry(self, job: Job, digest: bytes, video: VideoRecord | None, verification: VideoVerification | None,
-               *, refused: bool) -> FileRecord:
-        review = []
-        if video is not None and video.full_frames:
-            review.append(f"{count_in(video.full_frames)} frame(s) covered whole (detection collapsed)")
-        if verification is not None and not verification.passed:
-            review.append(verification.statement)
-        return FileRecord(
-            source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
-            output=None if refused else job.name, source_sha256=digest.hex(),
-            config_fingerprint=self.config.fingerprint, width=video.width if video else None,
-            height=video.height if video else None, format=self.config.encode.codec.container,
-            review=tuple(review), video=video, video_verification=verification,
-            message="verification failed: not written (--strict)" if refused else "")
+    def verify(encoded: Path) -> None:
+        models = recognizers() if recognizers is not None else Recognizers(check.frame.embedders)
+        checked.append(verify_video(job.source, encoded, detector=redactor.detector, config=check,
+                                    recognizers=models, frames=_frames(job), progress=progress))
+        if strict and not checked[-1].passed:
+            raise VerificationFailedError(f"{job.source}: verification failed")
+
+    try:
+        result = redactor.redact(job.source, job.output, progress=progress, check=verify if check else None,
+                                 found=found, review=review)
+    except VerificationFailedError:
+        return _video_entry(job, redactor, digest, None, checked[-1], refused=True, decisions=decisions)
+    except UnseenError as error:
+        return _failed(job, str(error), digest)
+    return _video_entry(job, redactor, digest, result.record(), checked[-1] if checked else None, refused=False,
+                        decisions=decisions)
+
+
+def _video_entry(job: Job, redactor: VideoRedactor, digest: bytes, video: VideoRecord | None,
+                 verification: VideoVerification | None, *, refused: bool,
+                 decisions: ReviewDecisions | None) -> FileRecord:
+    review = []
+    if video is not None and video.full_frames:
+        review.append(f"{count_in(video.full_frames)} frame(s) covered whole (detection collapsed)")
+    if verification is not None and not verification.passed:
+        review.append(verification.statement)
+    config = redactor.config
+    return FileRecord(
+        source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
+        output=None if refused else job.name, source_sha256=digest.hex(),
+        config_fingerprint=config.fingerprint, width=video.width if video else None,
+        height=video.height if video else None, format=config.encode.codec.container,
+        review=tuple(review), video=video, video_verification=verification,
+        message="verification failed: not written (--strict)" if refused else "", review_decisions=decisions)
 
 
 def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:
+    return redact_photo(job, redactor, previous=previous, preview_dir=preview_dir)
+
+
+def redact_photo(job: Job, redactor: Redactor, *, previous: FileRecord | None = None,
+                 preview_dir: Path | None = None, faces: Detections | None = None,
+                 candidates: Detections | None = None, decisions: ReviewDecisions | None = None) -> FileRecord:
+    """Redact one photo as `redact_files` does: read, cover, encode, verify, write the
+    output atomically (unless --strict refuses it), and return its record entry. A failure
+    becomes a FAILED entry with its reason; ``previous`` lets an unchanged file be skipped.
+
+    ``faces`` are boxes a person chose on the review page (covered instead of what the
+    detector finds), ``candidates`` what the detector found when the page opened the photo
+    (see `Redactor.redact`), and ``decisions`` what the person decided, kept in the record.
+    """
     try:
         content = job.source.read_bytes()
     except OSError as error:
         return _failed(job, f"cannot read: {error.strerror or error}")
     digest = hashlib.sha256(content).digest()
-    if (previous is not None and previous.done and previous.source_sha256 == digest.hex()
+    if (faces is None and previous is not None and previous.done and previous.source_sha256 == digest.hex()
             and previous.config_fingerprint == redactor.config.fingerprint and job.output.is_file()):
         return previous.as_already_done()
     try:
@@ -482,7 +521,8 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, previ
             raise InputFileError(
                 f"{job.source}: {image.format} with {image.frames} frames; unseen redacts still photos only "
                 "(save the frame you want as a still image, or treat the animation as a video)")
-        redaction = redactor.redact(image, rng=rng_for(digest, redactor.config.seed), file_format=job.file_format)
+        redaction = redactor.redact(image, rng=rng_for(digest, redactor.config.seed), file_format=job.file_format,
+                                    faces=faces, candidates=candidates)
     except UnseenError as error:
         return _failed(job, str(error), digest)
     verification = redaction.verification
@@ -497,7 +537,7 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, previ
         config_fingerprint=redactor.config.fingerprint, width=image.width, height=image.height,
         format=redaction.file_format.value, faces=redaction.face_records(), review=tuple(redaction.review_reasons),
         verification=VerificationRecord.of(verification) if verification is not None else None,
-        message="verification failed: not written (--strict)" if refused else "")
+        message="verification failed: not written (--strict)" if refused else "", review_decisions=decisions)
 
 
 def preview_path(preview_dir: Path, job: Job) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from unseen.redact.verify import Recognizers, Reuse, Verification, VerifyConfig,
 
 DEFAULT_THRESHOLD = Ensemble.default_threshold
 REVIEW_BELOW = 0.5
+PERSON = "person"
+"""The ``source`` of a face box a person chose on the review page (drawn, or a detected box
+resized): its record says ``chosen_by: person``."""
 
 
 @dataclass(frozen=True)
@@ -113,14 +116,15 @@ class PhotoRedaction:
                                + places(self.verification.candidates))
         return reasons
 
-    def face_records(self, *, chosen_by: str = "detector") -> tuple[FaceRecord, ...]:
-        """Per face: the detected box, the covered box, score, the passes that found it, review flag."""
+    def face_records(self) -> tuple[FaceRecord, ...]:
+        """Per face: the detected box, the covered box, score, the passes that found it, review
+        flag, and who chose it (``person`` where its source is `PERSON`, else ``detector``)."""
         return tuple(
             FaceRecord(box=rounded_box(face), covered_box=rounded_box(region), score=round(float(score), 4),
-                       found_by=tuple(self.faces.found_by_names(index) or [str(self.faces.source[index])]),
-                       review=bool(review), chosen_by=chosen_by)
-            for index, (face, region, score, review) in enumerate(zip(
-                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.review)))
+                       found_by=tuple(self.faces.found_by_names(index) or [str(source)]),
+                       review=bool(review), chosen_by=PERSON if source == PERSON else "detector")
+            for index, (face, region, score, review, source) in enumerate(zip(
+                self.faces.xyxy, self.regions.xyxy, self.faces.score, self.review, self.faces.source)))
 
 
 PLACES_LISTED = 5
@@ -141,6 +145,14 @@ class Redactor:
         self.detector = Ensemble(self.config.detector, threads=threads)
         self._recognizers: Recognizers | None = None
         self._independent = None
+
+    def with_cover(self, cover_config: CoverConfig) -> Redactor:
+        """A redactor that covers with ``cover_config`` and shares this one's loaded models
+        (detection and verification are unchanged)."""
+        other = Redactor.__new__(Redactor)
+        other.__dict__.update(self.__dict__)
+        other.config = replace(self.config, cover=cover_config)
+        return other
 
     @property
     def recognizers(self) -> Recognizers:
@@ -164,25 +176,29 @@ class Redactor:
     def find_faces(self, rgb: np.ndarray) -> Detections:
         return self.detector.detect(rgb, threshold=self.config.threshold)
 
-    def _candidates(self, rgb: np.ndarray) -> Detections:
+    def candidates(self, rgb: np.ndarray) -> Detections:
         """Every face the detector sees at the lower of the covering and verification
         thresholds: the covered ones and those verification must account for."""
         lowest = min(self.config.threshold, self.config.verification.threshold) if self.config.verify \
             else self.config.threshold
         return self.detector.detect(rgb, threshold=lowest)
 
-    def redact(self, image: LoadedImage, *, rng: np.random.Generator,
-               file_format: OutputFormat | None = None, faces: Detections | None = None) -> PhotoRedaction:
+    def redact(self, image: LoadedImage, *, rng: np.random.Generator, file_format: OutputFormat | None = None,
+               faces: Detections | None = None, candidates: Detections | None = None) -> PhotoRedaction:
         """Detect and cover every face of ``image``, encode the result, and (by default)
         verify the encoded pixels against the original.
 
         ``faces`` replaces detection with boxes a person chose (the review page: detected
         boxes kept, removed or added); they are covered and verified exactly the same way.
+        ``candidates``: this image's `candidates` when already found (the review page found
+        them when the photo was opened), so the detector does not run on it again.
         """
         reuse = None
-        if faces is None:
-            candidates = self._candidates(image.rgb)
-            faces = candidates.above(self.config.threshold)
+        if faces is None or self.config.verify:
+            # Boxes a person chose are verified as detected ones are: bare faces elsewhere are
+            # the original's own detections (the output equals it away from the covers).
+            candidates = self.candidates(image.rgb) if candidates is None else candidates
+            faces = candidates.above(self.config.threshold) if faces is None else faces
             solid = self.config.cover.style is CoverStyle.SOLID
             reuse = Reuse(candidates=candidates.above(self.config.verification.threshold),
                           fill_colour=self.config.cover.colour if solid else None)

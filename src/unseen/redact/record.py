@@ -168,6 +168,38 @@ class VerificationRecord:
 
 
 @dataclass(frozen=True)
+class ReviewDecisions:
+    """What a person decided on the review page before a file was redacted. Photos: detected
+    faces kept as found, kept with a resized box, removed (not covered: their boxes and
+    scores are listed), and boxes drawn over faces the detector missed (those and the
+    resized ones are the faces whose record says ``chosen_by: person``). Videos: tracks
+    kept, ``removed_tracks`` (their ids; they are left out of the video's record), boxes
+    drawn (tracks with ``drawn_frames``), and ``full_frames`` covered whole."""
+
+    kept: int
+    resized: int
+    drawn: int
+    removed: tuple[BoxRecord, ...] = ()
+    removed_tracks: tuple[int, ...] = ()
+    full_frames: tuple[tuple[int, int], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kept": self.kept, "resized": self.resized, "drawn": self.drawn,
+                                "removed": [box.to_json() for box in self.removed]}
+        if self.removed_tracks or self.full_frames:
+            data.update({"removed_tracks": list(self.removed_tracks),
+                         "full_frames": [list(frames) for frames in self.full_frames]})
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReviewDecisions:
+        return cls(kept=int(data.get("kept", 0)), resized=int(data.get("resized", 0)), drawn=int(data.get("drawn", 0)),
+                   removed=tuple(BoxRecord.from_json(box) for box in data.get("removed", ())),
+                   removed_tracks=tuple(int(track) for track in data.get("removed_tracks", ())),
+                   full_frames=tuple((int(a), int(b)) for a, b in data.get("full_frames", ())))
+
+
+@dataclass(frozen=True)
 class FileRecord:
     """What a run did with one input. ``output`` is the output's path under OUTDIR, or None
     when nothing was written (failed, or refused by --strict)."""
@@ -186,6 +218,7 @@ class FileRecord:
     message: str = ""
     video: VideoRecord | None = None
     video_verification: VideoVerification | None = None
+    review_decisions: ReviewDecisions | None = None
 
     @property
     def face_count(self) -> int:
@@ -216,7 +249,9 @@ class FileRecord:
                 **({"message": self.message} if self.message else {}),
                 **({"video": self.video.to_json()} if self.video is not None else {}),
                 **({"video_verification": self.video_verification.to_json()}
-                   if self.video_verification is not None else {})}
+                   if self.video_verification is not None else {}),
+                **({"review_decisions": self.review_decisions.to_json()}
+                   if self.review_decisions is not None else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileRecord:
@@ -231,7 +266,9 @@ class FileRecord:
             message=str(data.get("message", "")),
             video=VideoRecord.from_json(data["video"]) if data.get("video") else None,
             video_verification=VideoVerification.from_json(data["video_verification"])
-            if data.get("video_verification") else None)
+            if data.get("video_verification") else None,
+            review_decisions=ReviewDecisions.from_json(data["review_decisions"])
+            if data.get("review_decisions") else None)
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,8 @@ class CoverKind:
     INTERPOLATED = 1
     HELD = 2
     LEAD = 3
-    NAMES = ("detected", "interpolated", "held", "lead")
+    PERSON = 4  # a box drawn on the review page
+    NAMES = ("detected", "interpolated", "held", "lead", "person")
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,6 +199,57 @@ class CoverPlan:
 
     def track_ids(self) -> np.ndarray:
         return np.unique(self.track)
+
+    def reviewed(self, review: VideoReview) -> CoverPlan:
+        """This plan with a person's changes (`VideoReview`): tracks removed, boxes drawn
+        over frame ranges added (as tracks of their own), frame ranges covered whole."""
+        keep = ~np.isin(self.track, np.asarray(review.removed_tracks, np.int64))
+        frame, xyxy, track, kind, score = (self.frame[keep], self.xyxy[keep], self.track[keep], self.kind[keep],
+                                           self.score[keep])
+        next_id = int(self.track.max()) + 1 if len(self.track) else 0
+        drawn_frames, drawn_boxes, drawn_tracks = [], [], []
+        for number, (box, (first, last)) in enumerate(zip(review.boxes, review.box_frames)):
+            covered = np.arange(max(first, 0), min(last, self.frames - 1) + 1)
+            drawn_frames.append(covered)
+            drawn_boxes.append(np.repeat(np.asarray(box, np.float32)[None, :], len(covered), axis=0))
+            drawn_tracks.append(np.full(len(covered), next_id + number, np.int64))
+        if drawn_frames:
+            count = sum(len(f) for f in drawn_frames)
+            frame = np.concatenate([frame, *drawn_frames])
+            xyxy = np.concatenate([xyxy, *drawn_boxes])
+            track = np.concatenate([track, *drawn_tracks])
+            kind = np.concatenate([kind, np.full(count, CoverKind.PERSON, np.int8)])
+            score = np.concatenate([score, np.full(count, np.nan, np.float32)])
+        whole = [np.arange(max(first, 0), min(last, self.frames - 1) + 1) for first, last in review.full_frames]
+        full = np.unique(np.concatenate([self.full_frames, *whole])).astype(np.int64) if whole else self.full_frames
+        return CoverPlan(frames=self.frames, frame=frame, xyxy=xyxy, track=track, kind=kind, score=score,
+                         tracked=self.tracked, full_frames=full)
+
+
+@dataclass(frozen=True)
+class VideoReview:
+    """What a person changed on the review page before a video was redacted.
+
+    removed_tracks: ids of tracks (as in the record) not to cover.
+    boxes / box_frames: boxes drawn by the person, each covered over its (first, last)
+        frames, inclusive.
+    full_frames: (first, last) frame ranges covered whole.
+    """
+
+    removed_tracks: tuple[int, ...] = ()
+    boxes: tuple[tuple[float, float, float, float], ...] = ()
+    box_frames: tuple[tuple[int, int], ...] = ()
+    full_frames: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.boxes) != len(self.box_frames):
+            raise ConfigError(f"VideoReview: {len(self.boxes)} boxes but {len(self.box_frames)} frame ranges")
+        for first, last in (*self.box_frames, *self.full_frames):
+            if first < 0 or last < first:
+                raise ConfigError(f"VideoReview: frame range ({first}, {last}) must run forward from frame 0 or later")
+        for x1, y1, x2, y2 in self.boxes:
+            if not (x2 > x1 and y2 > y1):
+                raise ConfigError(f"VideoReview: box ({x1}, {y1}, {x2}, {y2}) needs x2 > x1 and y2 > y1")
 
 
 def plan_covers(observations: Observations, *, times: np.ndarray, width: int, height: int,
@@ -332,6 +384,24 @@ class FirstPass:
 
 
 @dataclass(frozen=True, eq=False)
+class VideoFound:
+    """A video's first pass (`VideoRedactor.find`): its faces tracked and their covers
+    planned; boxes only, never pixels."""
+
+    info: VideoInfo
+    observations: Observations
+    times: np.ndarray
+    camera: CameraPath
+    detected_frames: int
+    plan: CoverPlan
+    seconds: float
+
+    def tracks(self) -> tuple[TrackRecord, ...]:
+        """Each track as the record will list it (frame range, detections, held frames)."""
+        return tuple(_track_record(self.plan, track, self.times) for track in self.plan.track_ids())
+
+
+@dataclass(frozen=True, eq=False)
 class VideoRedaction:
     """What redacting one video did (boxes and counts only, never pixels)."""
 
@@ -370,7 +440,8 @@ def _track_record(plan: CoverPlan, track: int, times: np.ndarray) -> TrackRecord
         detections=tuple(Detection(frame=int(f), box=rounded_box(box), score=round(float(s), 4))
                          for f, box, s in zip(frames[detected], boxes[detected], scores[detected])),
         interpolated=frame_ranges(frames[kinds == CoverKind.INTERPOLATED]),
-        held=frame_ranges(frames[kinds == CoverKind.HELD]), lead=frame_ranges(frames[kinds == CoverKind.LEAD]))
+        held=frame_ranges(frames[kinds == CoverKind.HELD]), lead=frame_ranges(frames[kinds == CoverKind.LEAD]),
+        drawn=frame_ranges(frames[kinds == CoverKind.PERSON]))
 
 
 def rounded_box(values) -> tuple[float, float, float, float]:
@@ -384,6 +455,12 @@ class VideoRedactor:
     def __init__(self, config: VideoRedactConfig | None = None) -> None:
         self.config = config or VideoRedactConfig()
         self.detector = FrameDetector(self.config.detection)
+
+    def with_cover(self, cover_config: CoverConfig) -> VideoRedactor:
+        """A redactor that covers with ``cover_config`` and shares this one's detector."""
+        other = VideoRedactor.__new__(VideoRedactor)
+        other.config, other.detector = replace(self.config, cover=cover_config), self.detector
+        return other
 
     def track(self, source: Path, info: VideoInfo, progress: Progress) -> FirstPass:
         """Pass 1: detect and track faces, and follow the camera's motion."""
@@ -407,22 +484,36 @@ class VideoRedactor:
         return FirstPass(observations=tracker.observations, times=np.asarray(times), camera=camera,
                          detected_frames=detected)
 
+    def find(self, source: str | Path, *, progress: Progress = SILENT) -> VideoFound:
+        """Pass 1 and the plan: every face tracked and the covers planned, nothing written."""
+        source = Path(source)
+        started = time.perf_counter()
+        info = probe(source)
+        first = self.track(source, info, progress)
+        plan = plan_covers(first.observations, times=first.times, width=info.width, height=info.height,
+                           config=self.config, camera=first.camera,
+                           detected_frames=np.arange(0, len(first.times), self.config.detection.every))
+        return VideoFound(info=info, observations=first.observations, times=first.times, camera=first.camera,
+                          detected_frames=first.detected_frames, plan=plan, seconds=time.perf_counter() - started)
+
     def redact(self, source: str | Path, output: str | Path, *, progress: Progress = SILENT,
                on_frame: Callable[[Frame, np.ndarray], None] | None = None,
-               check: Callable[[Path], None] | None = None) -> VideoRedaction:
+               check: Callable[[Path], None] | None = None, found: VideoFound | None = None,
+               review: VideoReview | None = None) -> VideoRedaction:
         """Redact ``source`` into ``output`` (written whole, or not at all).
 
         ``on_frame(frame, covered_rgb)`` sees each frame as covered, before encoding (for
         checks that need the pixels; nothing is kept). ``check(encoded_file)`` runs on the
         finished file before it takes its name; an error it raises leaves no output.
+        ``found``: this file's `find` when already done (the review page did it when the
+        video was opened); ``review``: a person's changes to the covers.
         """
         source, output = Path(source), Path(output)
         started = time.perf_counter()
-        info = probe(source)
-        first = self.track(source, info, progress)
-        times = first.times
-        plan = plan_covers(first.observations, times=times, width=info.width, height=info.height, config=self.config,
-                           detected_frames=np.arange(0, len(times), self.config.detection.every), camera=first.camera)
+        earlier = found.seconds if found is not None else 0.0
+        found = found or self.find(source, progress=progress)
+        info, times = found.info, found.times
+        plan = found.plan.reviewed(review) if review is not None else found.plan
         progress.start(len(times), unit="frames", description=f"covering and encoding {source.name}")
         def write(temporary: Path) -> None:
             self._encode(source, temporary, info, plan, progress, on_frame)
@@ -431,8 +522,9 @@ class VideoRedactor:
 
         write_atomic(output, write)
         audio = "none" if not info.streams_of("audio") else ("kept" if self.config.encode.keep_audio else "dropped")
-        return VideoRedaction(info=info, plan=plan, observations=first.observations,
-                              detected_frames=first.detected_frames, times=times, seconds=time.perf_counter() - started, audio=audio)
+        return VideoRedaction(info=info, plan=plan, observations=found.observations,
+                              detected_frames=found.detected_frames, times=times,
+                              seconds=time.perf_counter() - started + earlier, audio=audio)
 
     def _encode(self, source: Path, temporary: Path, info: VideoInfo, plan: CoverPlan, progress: Progress,
                 on_frame) -> None:

@@ -64,22 +64,25 @@ class TrackRecord:
     interpolated: tuple[Range, ...]
     held: tuple[Range, ...]
     lead: tuple[Range, ...]
+    drawn: tuple[Range, ...] = ()  # a box drawn by a person on the review page, covered over these frames
 
     @property
     def frames_covered(self) -> int:
-        return len(self.detections) + count_in(self.interpolated) + count_in(self.held) + count_in(self.lead)
+        return (len(self.detections) + count_in(self.interpolated) + count_in(self.held) + count_in(self.lead)
+                + count_in(self.drawn))
 
     def to_json(self) -> dict[str, Any]:
         return {"track": self.track, "tracked": self.tracked, "first_frame": self.first_frame,
                 "last_frame": self.last_frame, "first_s": self.first_s, "last_s": self.last_s,
                 "detections": [d.to_json() for d in self.detections],
                 "interpolated_frames": [list(r) for r in self.interpolated],
-                "held_frames": [list(r) for r in self.held], "lead_frames": [list(r) for r in self.lead]}
+                "held_frames": [list(r) for r in self.held], "lead_frames": [list(r) for r in self.lead],
+                **({"drawn_frames": [list(r) for r in self.drawn]} if self.drawn else {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrackRecord:
         ranges = {name: tuple((int(a), int(b)) for a, b in data.get(f"{name}_frames", ()))
-                  for name in ("interpolated", "held", "lead")}
+                  for name in ("interpolated", "held", "lead", "drawn")}
         return cls(track=int(data["track"]), tracked=bool(data["tracked"]), first_frame=int(data["first_frame"]),
                    last_frame=int(data["last_frame"]), first_s=float(data["first_s"]), last_s=float(data["last_s"]),
                    detections=tuple(Detection.from_json(d) for d in data.get("detections", ())), **ranges)
