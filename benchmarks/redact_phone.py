@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -169,6 +170,7 @@ def run_deface(folder: Path, out: Path) -> dict:
 
 
 def worker(tool: str, folder: Path, out: Path) -> None:
+    shutil.rmtree(out / tool, ignore_errors=True)  # a run left from before would be resumed, not timed
     if tool.startswith("unseen-workers-"):
         result = run_unseen(folder, out / tool, workers=int(tool.rsplit("-", 1)[1]))
     else:
