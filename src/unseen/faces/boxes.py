@@ -103,19 +103,21 @@ def snapped_to_grid(xyxy: Any, block: int, width: int, height: int) -> np.ndarra
 
 def union_mask(ranges: np.ndarray, width: int, height: int) -> np.ndarray:
     """(height, width) bool: pixels inside any of the (clipped) pixel ranges."""
-    c0, r0, c1, r1 = np.asarray(ranges, np.int64).reshape(-1, 4).T
-    marks = np.zeros((height + 1, width + 1), np.int32)  # a 2-D difference array: no loop over boxes
-    np.add.at(marks, (r0, c0), 1)
-    np.add.at(marks, (r0, c1), -1)
-    np.add.at(marks, (r1, c0), -1)
-    np.add.at(marks, (r1, c1), 1)
-    return marks.cumsum(axis=0).cumsum(axis=1)[:height, :width] > 0
+    mask = np.zeros((height, width), bool)
+    for c0, r0, c1, r1 in np.asarray(ranges, np.int64).reshape(-1, 4).tolist():
+        mask[max(r0, 0):max(r1, 0), max(c0, 0):max(c1, 0)] = True
+    return mask
 
 
 def range_sums(values: np.ndarray, ranges: np.ndarray) -> np.ndarray:
-    """(n,) sum of a (height, width) array over each (clipped) pixel range: an integral image."""
+    """(n,) sum of a (height, width) array over each (clipped) pixel range: box by box when
+    the boxes hold fewer pixels than the image (a crowd on a 12-megapixel photo), else
+    from an integral image (many overlapping boxes)."""
     values = np.asarray(values)
-    c0, r0, c1, r1 = np.asarray(ranges, np.int64).reshape(-1, 4).T
+    ranges = np.asarray(ranges, np.int64).reshape(-1, 4)
+    if range_areas(ranges).sum() < values.size:
+        return np.array([values[r0:r1, c0:c1].sum(dtype=np.int64) for c0, r0, c1, r1 in ranges.tolist()], np.int64)
+    c0, r0, c1, r1 = ranges.T
     integral = np.zeros((values.shape[0] + 1, values.shape[1] + 1), np.int64)
     integral[1:, 1:] = values.cumsum(axis=0, dtype=np.int64).cumsum(axis=1)
     return integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]

@@ -138,9 +138,9 @@ def cover(rgb: np.ndarray, faces: Detections, *, config: CoverConfig | None = No
     height, width = rgb.shape[:2]
     mask = cover_mask(faces, width=width, height=height, config=config)
     regions = drawn_regions(faces, width=width, height=height, config=config)
+    out = rgb.copy()
     if config.style is CoverStyle.SOLID:
-        fill = np.empty_like(rgb)
-        fill[:] = np.asarray(config.colour, np.uint8)
+        out[mask] = np.asarray(config.colour, np.uint8)
     else:
         fill = rgb.copy()
         render = _mosaic if config.style is CoverStyle.MOSAIC else _blur
@@ -148,8 +148,7 @@ def cover(rgb: np.ndarray, faces: Detections, *, config: CoverConfig | None = No
             x1, y1, x2, y2 = _bounds(face, region, config.block, width, height)
             if x2 > x1 and y2 > y1:
                 fill[y1:y2, x1:x2] = render(rgb[y1:y2, x1:x2], face, config, rng)
-    out = rgb.copy()
-    out[mask] = fill[mask]
+        out[mask] = fill[mask]
     new_alpha = None
     if alpha is not None:
         new_alpha = alpha.copy()
