@@ -216,18 +216,39 @@ def output_format_for(source_format: str) -> OutputFormat:
 JPEG_QUALITY = 92
 
 
+def visible_pixels(rgb: np.ndarray, alpha: np.ndarray | None, *, keeps_alpha: bool) -> np.ndarray:
+    """The colours a file should hold for ``rgb`` shown with ``alpha``.
+
+    Fully transparent pixels hold nothing (black): a cut-out must not carry the photo it
+    was cut from in its invisible pixels. When the format cannot hold alpha, every pixel is
+    what it shows over black (otherwise the invisible ones would appear).
+    """
+    if alpha is None:
+        return rgb
+    if keeps_alpha:
+        if not (alpha == 0).any():
+            return rgb
+        cleared = rgb.copy()
+        cleared[alpha == 0] = 0
+        return cleared
+    weight = alpha.astype(np.uint16)[..., None]
+    return ((rgb.astype(np.uint16) * weight + 127) // 255).astype(np.uint8)
+
+
 def encode(rgb: np.ndarray, *, alpha: np.ndarray | None = None, file_format: OutputFormat | str,
            quality: int = JPEG_QUALITY) -> bytes:
     """The image as the bytes of a new ``file_format`` file holding pixels only.
 
     The Pillow image is built from the arrays, so nothing of any source file (EXIF, XMP,
     IPTC, comments, text chunks, thumbnails, colour profile) exists to be carried over.
-    Alpha is kept where the format can hold it.
+    Alpha is kept where the format can hold it; what is invisible is not written
+    (`visible_pixels`).
     """
     file_format = OutputFormat.parse(file_format, "file_format")
     rgb = _check_pixels(rgb, alpha)
     if not 1 <= quality <= 100:
         raise ConfigError(f"quality: expected 1..100, got {quality}")
+    rgb = visible_pixels(rgb, alpha, keeps_alpha=file_format.keeps_alpha)
     image = Image.fromarray(rgb, "RGB")
     if alpha is not None and file_format.keeps_alpha:
         image.putalpha(Image.fromarray(alpha, "L"))

@@ -11,7 +11,6 @@ seconds and at the end).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -20,8 +19,8 @@ from multiprocessing import get_context
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from unseen.errors import InputFileError, Interrupted, UnseenError, VerificationFailedError
-from unseen.media.files import file_digest, write_atomic
+from unseen.errors import InputFileError, Interrupted, OutputError, UnseenError, VerificationFailedError
+from unseen.media.files import FOLDER_FULL_OR_READ_ONLY, file_digest, output_error, remove_partials, write_atomic
 from unseen.media.image import OutputFormat, header_size, is_image_path, load, save
 from unseen.media.video import VideoCodec, is_video_path, probe
 from unseen.progress import SILENT, Progress
@@ -150,6 +149,17 @@ class BatchInterrupted(Interrupted):
         self.summary = summary
 
 
+class BatchStopped(OutputError):
+    """An output could not be written and nothing more can be (a full disk, a read-only
+    folder): the run stopped; ``summary`` holds what was finished (and what was not)."""
+
+    def __init__(self, error: OutputError, summary: RunSummary) -> None:
+        done, left = len(summary.results), len(summary.not_started)
+        super().__init__(f"{error}. Stopped after {done} of {done + left} file(s): the files finished are kept and "
+                         "recorded; run the same command again once the folder can be written to.")
+        self.summary = summary
+
+
 def _names(names: list[str]) -> str:
     shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
     return f"{len(names)} file(s): {shown}"
@@ -249,6 +259,7 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
     video = replace(video or VideoRedactConfig(), cover=config.cover)
     out_dir = Path(out_dir)
     planned = plan(inputs, out_dir, output_format=config.output_format, video_suffix=video.encode.codec.suffix)
+    remove_partials(out_dir)  # what a run that was killed left half-written
     run = _Run(out_dir / RECORD_NAME, config, video, planned, progress)
     videos = _Videos(video, verify=config.verify, strict=config.strict,
                      check=VideoVerifyConfig(frame=config.verification))
@@ -266,6 +277,8 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
                 run.collect(job, entry)
     except KeyboardInterrupt:
         raise BatchInterrupted(run.finish(interrupted=True)) from None
+    except OutputError as error:
+        raise BatchStopped(error, run.finish(interrupted=True)) from None
     return run.finish()
 
 
@@ -285,8 +298,16 @@ class _Run:
         self.earlier = dict(self.record.files)
         self.megapixels = {job.name: _megapixels(job) for job in planned.jobs}
         self.results: list[FileResult] = []
+        self.save()  # a folder that cannot be written to is found before any work is done
         self.began = self.saved = time.monotonic()
         self.restart_progress()
+
+    def save(self) -> None:
+        """Write the record (atomically: a record that cannot be written leaves the last one)."""
+        try:
+            self.record.write(self.record_path)
+        except OSError as error:
+            raise output_error(self.record_path, error) from None
 
     def restart_progress(self) -> None:
         """The batch's count again (after a video showed its own frames)."""
@@ -299,7 +320,7 @@ class _Run:
         self.results.append(result)
         self.record.files[job.name] = entry
         if time.monotonic() - self.saved >= RECORD_EVERY_S:
-            self.record.write(self.record_path)
+            self.save()
             self.saved = time.monotonic()
         if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
             self.progress.message(f"{result.status.value}: {job.source}: {result.message}")
@@ -312,7 +333,12 @@ class _Run:
                              not_started=tuple(job for job in self.planned.jobs if job.name not in done)
                              if interrupted else ())
         self.record.runs[-1] = summary.run_record(self.started)
-        self.record.write(self.record_path)
+        try:
+            self.save()
+        except OutputError:
+            if not interrupted:
+                raise
+            # stopping already: the record on disk keeps what its last save held
         return summary
 
 
@@ -449,6 +475,10 @@ class _Videos:
             return self._entry(job, digest, None, checked[-1], refused=True)
         except UnseenError as error:
             return _failed(job, str(error), digest)
+        except OSError as error:
+            return _write_failed(job, error, digest)
+        except Exception as error:  # one file's unforeseen failure must not stop the batch
+            return _failed(job, _unexpected(error), digest)
         return self._entry(job, digest, result.record(), checked[-1] if checked else None, refused=False)
 
     def _entry(self, job: Job, digest: bytes, video: VideoRecord | None, verification: VideoVerification | None,
@@ -469,10 +499,9 @@ class _Videos:
 
 def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:
     try:
-        content = job.source.read_bytes()
+        digest = file_digest(job.source)
     except OSError as error:
         return _failed(job, f"cannot read: {error.strerror or error}")
-    digest = hashlib.sha256(content).digest()
     if (previous is not None and previous.done and previous.source_sha256 == digest.hex()
             and previous.config_fingerprint == redactor.config.fingerprint and job.output.is_file()):
         return previous.as_already_done()
@@ -485,12 +514,17 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, previ
         redaction = redactor.redact(image, rng=rng_for(digest, redactor.config.seed), file_format=job.file_format)
     except UnseenError as error:
         return _failed(job, str(error), digest)
+    except Exception as error:  # one file's unforeseen failure must not stop the batch
+        return _failed(job, _unexpected(error), digest)
     verification = redaction.verification
     refused = redactor.config.strict and verification is not None and not verification.passed
-    if not refused:
-        write_atomic(job.output, lambda temporary: temporary.write_bytes(redaction.data))
-    if preview_dir is not None:
-        save(preview_path(preview_dir, job), preview_image(redaction), file_format=OutputFormat.JPEG, quality=85)
+    try:
+        if not refused:
+            write_atomic(job.output, lambda temporary: temporary.write_bytes(redaction.data))
+        if preview_dir is not None:
+            save(preview_path(preview_dir, job), preview_image(redaction), file_format=OutputFormat.JPEG, quality=85)
+    except OSError as error:
+        return _write_failed(job, error, digest)
     return FileRecord(
         source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
         output=None if refused else job.name, source_sha256=digest.hex(),
@@ -503,6 +537,20 @@ def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, previ
 def preview_path(preview_dir: Path, job: Job) -> Path:
     """Where a job's preview goes: its output's place under OUTDIR, under ``preview_dir``."""
     return preview_dir / Path(job.name).with_suffix(".preview.jpg")
+
+
+def _write_failed(job: Job, error: OSError, digest: bytes) -> FileRecord:
+    """A file whose output could not be written: the run stops when the folder can take
+    nothing more (full, read-only), else this file fails and the run goes on."""
+    failure = output_error(job.output, error)
+    if error.errno in FOLDER_FULL_OR_READ_ONLY:
+        raise failure
+    return _failed(job, str(failure), digest)
+
+
+def _unexpected(error: Exception) -> str:
+    return (f"unexpected error ({type(error).__name__}: {error}); nothing was written for it. This is a flaw in "
+            "unseen: please report it with the file if you can share it")
 
 
 def _failed(job: Job, message: str, digest: bytes | None = None) -> FileRecord:
