@@ -106,7 +106,7 @@ def test_ctrl_c_in_a_batch_says_what_was_finished_and_that_a_rerun_resumes(run_m
     ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify", "--workers", "1")
     assert ran.code == ExitCode.INTERRUPTED
     assert "interrupted after 1 of 3 file(s)" in ran.err and "Run the same command again" in ran.err
-    assert "not started (interrupted)" in ran.out and str(folder / "c.png") in ran.out
+    assert "not started (run stopped)" in ran.out and str(folder / "c.png") in ran.out
     monkeypatch.setattr(batch, "_redact_one", real)
     again = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
     assert again.code == ExitCode.OK and "already done" in again.out
