@@ -84,7 +84,9 @@ def load(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     except Image.DecompressionBombError:
         raise InputFileError(f"{path}: its header claims more than {max_pixels:,} pixels (a decompression bomb, "
                              "or a damaged file); refused") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except MemoryError:
+        raise InputFileError(f"{path}: too large to decode in the memory there is; refused") from None
+    except Exception as error:  # Pillow's parsers raise many kinds (TypeError, struct.error, ...) on damaged files
         raise InputFileError(f"{path}: {_unreadable_because(path, error)}") from None
     return _normalise(path, upright, file_format, frames)
 
@@ -96,7 +98,7 @@ def header_size(path: str | Path) -> tuple[int, int] | None:
     try:
         with Image.open(path) as opened:
             return opened.width, opened.height
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except Exception:  # any parser error means the same here: the file will fail with its reason when read
         return None
 
 
@@ -135,7 +137,8 @@ def _unreadable_because(path: Path, error: Exception) -> str:
     kind = describe_content(head)
     if kind is not None:
         return f"not an image: the file is {kind}"
-    return f"not a readable image ({error}); it may be truncated or damaged"
+    detail = str(error) if isinstance(error, (OSError, UnidentifiedImageError)) else f"{type(error).__name__}: {error}"
+    return f"not a readable image ({detail}); it may be truncated or damaged"
 
 
 def _normalise(path: Path, image: Image.Image, file_format: str, frames: int) -> LoadedImage:

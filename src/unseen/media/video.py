@@ -213,8 +213,8 @@ def _open_input(path: Path):
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     try:
-        return av.open(str(path), mode="r", options=dict(OPEN_OPTIONS))
-    except av.FFmpegError as error:
+        return av.open(str(path), mode="r", options=dict(OPEN_OPTIONS), metadata_errors="replace")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as error:
         raise InputFileError(f"{path}: not a video unseen can read (MP4, MOV, M4V, MKV, WebM, AVI): {error}") from None
 
 
@@ -222,6 +222,9 @@ def _main_video_stream(container, path: Path):
     for stream in container.streams.video:
         if not stream.disposition & _attached_pic():
             context = stream.codec_context
+            if context is None:
+                raise InputFileError(f"{path}: its video stream's codec cannot be decoded here (FFmpeg has no decoder "
+                                     "for it, or the file is damaged)")
             _check_frame_size(path, context.width, context.height)
             return stream
     raise InputFileError(f"{path}: no video stream (only audio, subtitles or cover art)")

@@ -265,6 +265,9 @@ def load_faces_csv(path: str | Path, *, images_root: Path | None = None,
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise InputFileError(f"{path}: not a readable CSV ({error})") from None
     table.columns = [str(c).strip() for c in table.columns]
+    repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
+    if repeated:
+        raise InputFileError(f"{path}: column(s) {repeated} appear more than once in the header")
     if not ({"x", "y", "w", "h"} <= set(table.columns) or {"x1", "y1", "x2", "y2"} <= set(table.columns)):
         raise InputFileError(f"{path}: expected box columns x, y, w, h (or x1, y1, x2, y2), "
                              f"found {list(table.columns)}")
@@ -351,15 +354,17 @@ class _FaceRows:
                    lambda r: "no image named")
 
     def _duplicates(self) -> None:
+        import pandas as pd
+
         if self.face_id is None:
             return
-        keys = self.table["image"].str.strip() + "\0" + _number_text(self.face_id)
+        images = self.table["image"].str.strip().tolist()
+        keys = pd.Series([f"{image}\0{face:g}" for image, face in zip(images, self.face_id)], dtype=object)
         kept = np.flatnonzero(self.keep)
         repeated = np.zeros(len(self.keep), bool)
         repeated[kept] = keys.iloc[kept].duplicated().to_numpy()
         self._flag(repeated, RowProblem.DUPLICATE,
-                   lambda r: f"face {self.table['face'].iloc[r].strip()} of {self.table['image'].iloc[r].strip()} "
-                             "again; the first row is kept")
+                   lambda r: f"face {self.table['face'].iloc[r].strip()} of {images[r]} again; the first row is kept")
 
     def _degenerate_boxes(self) -> None:
         w, h = self.xywh[:, 2], self.xywh[:, 3]
@@ -382,13 +387,6 @@ class _FaceRows:
 
     def set_aside(self) -> SetAside:
         return SetAside.of(str(self.path), sorted(self.found, key=lambda found: found[0]))
-
-
-def _number_text(values: np.ndarray):
-    """Numbers as text keys (``3.0`` and ``3`` are the same face)."""
-    import pandas as pd
-
-    return pd.Series(values).map(lambda v: "" if np.isnan(v) else f"{v:g}")
 
 
 def load_labelled_faces(pack: str | Path, *, strict: bool = False) -> LabelledFaces:
