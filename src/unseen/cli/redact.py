@@ -122,9 +122,9 @@ refusals are printed as they happen in longer runs)."""
 def _print_summary(console: Console, summary: RunSummary, out: Path) -> None:
     if len(summary.results) + len(summary.skipped) <= DETAILED_UP_TO:
         for result in summary.results:
-            console.print(_file_line(result), highlight=False)
+            console.print(_file_line(result), highlight=False, soft_wrap=True)
         for skipped in summary.skipped:
-            console.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+            console.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}", highlight=False, soft_wrap=True)
     console.print(_summary_table(summary, out))
 
 

@@ -554,6 +554,8 @@ def _unexpected(error: Exception) -> str:
 
 
 def _failed(job: Job, message: str, digest: bytes | None = None) -> FileRecord:
+    """The record of a file that failed; its message says why (the entry already names the file)."""
+    message = message.removeprefix(f"{job.source}: ")
     return FileRecord(source=str(job.source), status=FileStatus.FAILED,
                       source_sha256=digest.hex() if digest else None, message=message)
 

@@ -139,8 +139,8 @@ class RowChecks:
         values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         empty = raw.isna().to_numpy() | (raw.astype("string").str.strip() == "").fillna(True).to_numpy()
         self.set_aside(empty, RowProblem.MISSING_VALUE, lambda r: f"no {column!r}")
-        self.set_aside(np.isnan(values), RowProblem.NOT_A_NUMBER, lambda r: f"{column} {raw.iloc[r]!r}")
-        self.set_aside(np.isinf(values), RowProblem.INFINITE, lambda r: f"{column} {raw.iloc[r]!r}")
+        self.set_aside(np.isnan(values), RowProblem.NOT_A_NUMBER, lambda r: f"{column} {str(raw.iloc[r])!r}")
+        self.set_aside(np.isinf(values), RowProblem.INFINITE, lambda r: f"{column} {str(raw.iloc[r])!r}")
         return values
 
     def texts(self, column: str, what: str) -> np.ndarray:
@@ -294,7 +294,7 @@ def _mated(rows: RowChecks, columns: TableColumns, subjects, notes: list[str]) -
     empty = (column.astype("string").fillna("").str.strip() == "").to_numpy()
     rows.set_aside(empty, RowProblem.MISSING_VALUE, lambda r: f"no {columns.mated!r}")
     rows.set_aside(~readable, RowProblem.UNREADABLE_VALUE,
-                   lambda r: f"{columns.mated} {column.iloc[r]!r} is not 1/0 or true/false")
+                   lambda r: f"{columns.mated} {str(column.iloc[r])!r} is not 1/0 or true/false")
     return mated
 
 

@@ -120,7 +120,7 @@ def _first_cell(rows: RowChecks, names: list[str], mask: np.ndarray, after: str 
     """A row's detail: the first of its cells ``mask`` marks, as ``column 'value'``."""
     def detail(row: int) -> str:
         column = names[int(np.argmax(mask[row]))]
-        return f"{column} {rows.frame[column].iloc[row]!r}{after}"
+        return f"{column} {str(rows.frame[column].iloc[row])!r}{after}"
     return detail
 
 
