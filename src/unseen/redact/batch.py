@@ -181,10 +181,18 @@ class Plan:
     skipped: tuple[Skipped, ...] = ()
 
 
+SIDECAR_SUFFIXES = (".xmp", ".aae", ".thm", ".json", ".xml", ".srt", ".lrv", ".exif")
+"""Files cameras, phones and photo tools keep beside a photo or video: metadata (XMP, Apple
+edits, Google Takeout's JSON with GPS), thumbnails (THM, low-resolution LRV copies of a video)
+or subtitles holding a drone's GPS track. Never read, never copied."""
+
+
 def _why_skipped(path: Path, folder: Path) -> str | None:
     """Why a file found in ``folder`` is not taken as an input (None: it is taken)."""
     if any(part.startswith(".") for part in path.relative_to(folder).parts):
         return "hidden file"
+    if path.suffix.lower() in SIDECAR_SUFFIXES:
+        return f"metadata sidecar or thumbnail ({path.suffix.lower()}): never copied"
     if not is_image_path(path) and not is_video_path(path):
         return f"not a photo or video ({path.suffix.lower() or 'no extension'})"
     return None
