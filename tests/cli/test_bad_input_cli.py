@@ -109,3 +109,17 @@ def astronaut_png(tmp_path):
     path = tmp_path / "face.png"
     Image.fromarray(np.ascontiguousarray(load(astronaut_photo()).rgb[::4, ::4])).save(path)
     return path
+
+
+def test_a_full_disk_exits_6_with_one_line_and_the_summary(run_main, tmp_path, astronaut_png, monkeypatch):
+    from tests.redact.test_crash_safety import _full_after
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.png").write_bytes(astronaut_png.read_bytes())
+    _full_after(monkeypatch, 2)
+    ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify", "--workers", "1")
+    assert ran.code == ExitCode.OUTPUT_FAILED
+    assert "No space left on device" in ran.err and len(ran.err.strip().splitlines()) == 1
+    assert "not started (run stopped)" in " ".join(ran.out.split())
