@@ -95,3 +95,31 @@ def test_an_unforeseen_error_fails_that_file_only(tmp_path, astronaut_rgb, quick
     assert [r.status for r in results] == [FileStatus.WRITTEN, FileStatus.FAILED, FileStatus.WRITTEN]
     assert results[1].message.startswith("unexpected error (RuntimeError: a bug); nothing was written for it")
     assert not (tmp_path / "out" / "in" / "b.redacted.png").exists()
+
+
+def test_a_photo_worker_that_dies_fails_its_photo_and_the_batch_goes_on(tmp_path, astronaut_rgb, quick_config,
+                                                                         monkeypatch):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from unseen.redact.batch import WORKERS_STOPPED, PhotoWorkers
+
+    real_submit, restarts = PhotoWorkers.submit, []
+
+    def dying(self, job, previous):
+        if job.source.name == "b.png" and not restarts:
+            real_submit(self, job, previous)  # remembered, as a real submission is
+            crashed = Future()
+            crashed.set_exception(BrokenProcessPool("a worker process died"))
+            return crashed
+        return real_submit(self, job, previous)
+
+    monkeypatch.setattr(PhotoWorkers, "submit", dying)
+    monkeypatch.setattr(PhotoWorkers, "restart", lambda self: restarts.append(True))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(_face(astronaut_rgb)).save(folder / name)
+    results = redact_files([folder], out_dir=tmp_path / "out", config=quick_config, workers=1).results
+    assert [r.status for r in results] == [FileStatus.WRITTEN, FileStatus.FAILED, FileStatus.WRITTEN]
+    assert results[1].message == WORKERS_STOPPED and restarts == [True]

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -281,13 +282,30 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
                     entry = videos.redact(job, run.earlier.get(job.name), progress)
                     run.restart_progress()
                 else:
-                    entry = pending.pop(job.name).result()
+                    entry = _photo_result(job, pending, pool, run.earlier)
                 run.collect(job, entry)
     except KeyboardInterrupt:
         raise BatchInterrupted(run.finish(interrupted=True)) from None
     except OutputError as error:
         raise BatchStopped(error, run.finish(interrupted=True)) from None
     return run.finish()
+
+
+WORKERS_STOPPED = ("the process redacting it stopped abruptly (a decoder crashed on this file or on one redacted "
+                   "beside it); nothing was written for it: run the same command again to retry it")
+
+
+def _photo_result(job: Job, pending: dict, pool: PhotoWorkers, earlier: dict[str, FileRecord]) -> FileRecord:
+    """The record of ``job``'s photo. Should a worker process die (a crash in a decoder
+    library), this photo fails, the workers are started again and the photos not yet
+    collected are handed to them, so the batch goes on."""
+    try:
+        return pending.pop(job.name).result()
+    except BrokenProcessPool:
+        pool.restart()
+        for name in list(pending):
+            pending[name] = pool.submit(pool.jobs[name], earlier.get(name))
+        return _failed(job, WORKERS_STOPPED)
 
 
 class _Run:
@@ -373,19 +391,30 @@ class PhotoWorkers:
         self.config, self.workers, self.preview_dir = config, workers, preview_dir
         self._executor: ProcessPoolExecutor | None = None
         self._redactor: Redactor | None = None
+        self.jobs: dict[str, Job] = {}
 
     def __enter__(self) -> PhotoWorkers:
         if self.workers > 1:
-            threads = max(1, (os.cpu_count() or 1) // self.workers)
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                                 initializer=_start_worker, initargs=(self.config, threads))
+            self._executor = self._start()
         return self
+
+    def _start(self) -> ProcessPoolExecutor:
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                   initializer=_start_worker, initargs=(self.config, threads))
+
+    def restart(self) -> None:
+        """New worker processes, after one died (the old ones are let go)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._start()
 
     def __exit__(self, kind, error, traceback) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=kind is None, cancel_futures=True)
 
     def submit(self, job: Job, previous: FileRecord | None):
+        self.jobs[job.name] = job
         if self._executor is not None:
             return self._executor.submit(_redact_in_worker, job, previous, self.preview_dir)
         return _Deferred(lambda: _redact_one(job, self._local(), previous, self.preview_dir))
