@@ -81,8 +81,8 @@ def test_bombs_are_refused_in_bounded_memory(tmp_path):
         "for path in sorted(Path(sys.argv[1]).iterdir()):\n"
         "    try:\n        load(path)\n    except InputFileError:\n        refused.append(path.name)\n"
         "print(json.dumps({'refused': refused, 'peak_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n")
-    ran = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120,
-                         check=True)
+    ran = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
     result = json.loads(ran.stdout)
     assert sorted(result["refused"]) == sorted(bombs())
     assert result["peak_kb"] < 300_000, result

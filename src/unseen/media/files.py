@@ -52,14 +52,21 @@ def _flush_to_disk(path: Path) -> None:
 
 
 def remove_partials(folder: str | Path) -> list[Path]:
-    """Delete the temporary files a killed `write_atomic` left under ``folder``; returns them."""
+    """Delete the temporary files a killed `write_atomic` left under ``folder``; returns them.
+
+    Only for a folder no other run is writing into (one run per output folder). One that
+    cannot be deleted (a read-only folder) is left, for the write that follows to report.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
     removed = []
     for candidate in folder.rglob(".*.partial"):
         if PARTIAL.match(candidate.name) and candidate.is_file():
-            candidate.unlink(missing_ok=True)
+            try:
+                candidate.unlink(missing_ok=True)
+            except OSError:
+                continue
             removed.append(candidate)
     return removed
 
