@@ -5,7 +5,9 @@ Boxes are read from a folder of WIDER txt files, ``DIR/<event>/<name>.txt`` hold
 image, or from one JSON-lines file with a line
 ``{"image": "<event>/<name>.jpg", "faces": [{"box": [x1, y1, x2, y2], "score": s}, ...]}``
 per image. Beside a redactor's boxes, ``shape.txt`` names the shape it covered in each.
-Coordinates stay float64 so evaluations see exactly what the files say.
+Coordinates stay float64 so evaluations see exactly what the files say. Lines that cannot
+be used as they stand are set aside and named (`PackBoxes.set_aside`; see `read_wider_txt`
+and `read_jsonl`), and the rest is read.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ Columns of ``faces.csv``:
 - Every other column (``skin``, ``gender``, ``age``, ...) is a group attribute, kept as
   text; an empty cell stays missing (`MISSING`), never guessed.
 
-Coordinates stay float64 so evaluations see exactly what the files say.
+Coordinates stay float64 so evaluations see exactly what the files say. Rows that cannot
+be used as they stand are set aside and named (`LabelledFaces.set_aside`, see
+`load_faces_csv`); a box with a negative or zero width or height is kept as a face that is
+not valid, as the official WIDER evaluation has it.
 """
 
 from __future__ import annotations
