@@ -13,6 +13,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 GUARD = textwrap.dedent(
     """
@@ -170,6 +172,7 @@ def test_every_command_opens_no_network_connection(tmp_path):
         ran.stdout[-3000:] + ran.stderr[-3000:]
 
 
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider':UserWarning")  # pretended present
 def test_onnxruntime_is_given_explicit_providers_from_an_allow_list(monkeypatch):
     """Every InferenceSession in unseen names its providers; none is a remote or cloud one."""
     import ast
