@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 3
     MODEL_UNAVAILABLE = 4
     VERIFICATION_FAILED = 5
+    OUTPUT_FAILED = 6
     INTERRUPTED = 130
 
 
@@ -45,6 +46,13 @@ class VerificationFailedError(UnseenError):
     """A redacted output still shows a detectable or matchable face."""
 
     exit_code = ExitCode.VERIFICATION_FAILED
+
+
+class OutputError(UnseenError):
+    """An output could not be written (a full disk, a read-only or forbidden folder); what was
+    written before stays, originals are untouched, and a rerun finishes the rest."""
+
+    exit_code = ExitCode.OUTPUT_FAILED
 
 
 class Interrupted(UnseenError):

@@ -82,7 +82,7 @@ def test_redact_names_inputs_by_their_own_paths_and_every_skipped_file(run_main,
     assert ran.code == ExitCode.BAD_INPUT, ran.err
     assert f"{folder / 'face.png'} -> {tmp_path / 'out' / 'in' / 'face.redacted.png'} (written)" in ran.out
     said = " ".join(ran.out.split())
-    assert f"failed {folder / 'clip.mp4'}: {folder / 'clip.mp4'}: not a video unseen can read" in said
+    assert f"failed {folder / 'clip.mp4'}: not a video unseen can read" in said  # the file named once
     assert f"skipped {folder / 'notes.txt'}: not a photo or video" in said
 
 
@@ -106,7 +106,7 @@ def test_ctrl_c_in_a_batch_says_what_was_finished_and_that_a_rerun_resumes(run_m
     ran = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify", "--workers", "1")
     assert ran.code == ExitCode.INTERRUPTED
     assert "interrupted after 1 of 3 file(s)" in ran.err and "Run the same command again" in ran.err
-    assert "not started (interrupted)" in ran.out and str(folder / "c.png") in ran.out
+    assert "not started (run stopped)" in ran.out and str(folder / "c.png") in ran.out
     monkeypatch.setattr(batch, "_redact_one", real)
     again = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
     assert again.code == ExitCode.OK and "already done" in again.out

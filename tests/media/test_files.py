@@ -39,3 +39,21 @@ def test_file_digest_is_the_sha256_of_the_bytes(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"\xff\xd8" * 700_000)  # more than one read block
     assert file_digest(path) == hashlib.sha256(path.read_bytes()).digest()
+
+
+def test_the_temporaries_of_a_killed_write_are_found_and_removed(tmp_path):
+    from unseen.media.files import PARTIAL, remove_partials, write_atomic
+
+    (tmp_path / "sub").mkdir()
+    left = [tmp_path / ".a.jpg.0123456789ab.partial", tmp_path / "sub" / ".clip.mp4.abcdef012345.partial"]
+    for path in left:
+        path.write_bytes(b"half")
+    kept = [tmp_path / ".hidden-notes.partial", tmp_path / "a.jpg.0123456789ab.partial", tmp_path / "b.jpg"]
+    for path in kept:
+        path.write_bytes(b"mine")
+    assert sorted(remove_partials(tmp_path)) == sorted(left)
+    assert all(path.exists() for path in kept) and not any(path.exists() for path in left)
+    written = []
+    write_atomic(tmp_path / "c.jpg", lambda temporary: written.append(temporary.name) or temporary.write_bytes(b"x"))
+    assert PARTIAL.match(written[0])  # what write_atomic writes is what remove_partials clears
+    assert remove_partials(tmp_path / "missing") == []

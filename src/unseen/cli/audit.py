@@ -81,6 +81,15 @@ def _write_outputs(audit, *, json_out, html_out, csv_dir, title, console, caveat
             console.print(f"wrote {path}")
 
 
+STRICT_HELP = "Refuse rows that cannot be used as they stand (by default they are set aside, named and counted)."
+
+
+def print_set_aside(set_aside, console: Console) -> None:
+    """One note per row a reader set aside (the first few; the JSON lists them all)."""
+    for note in set_aside.notes():
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+
+
 def _fmt(value: float) -> str:
     if value is None or not np.isfinite(value):
         return "n/a"
@@ -166,6 +175,7 @@ def scores(
     html_out: Optional[Path] = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
     csv_dir: Optional[Path] = typer.Option(None, "--csv", help="Write CSV tables into this folder."),
     title: str = typer.Option("Verification audit", "--title"),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Audit verification scores for demographic differentials (NIST FRVT Part 3 method)."""
     from unseen.audit.recognition.comparisons import ScoreScale
@@ -185,7 +195,7 @@ def scores(
         subjects_from_files=subjects_from is not None, subject_pattern=subject_pattern or DEFAULT_SUBJECT_PATTERN,
         scale=scale, ordered=ordered, label_sources=_label_sources(label_source), join=labels,
         join_on=tuple(c.strip() for c in on.split(",")) if on else ())
-    comparisons = read_comparisons(file, columns=columns)
+    comparisons = read_comparisons(file, columns=columns, strict=strict)
     config = _verification_config(policy=threshold_policy, target_fmr=target_fmr, threshold=threshold, scale=scale,
                                   extra_targets=extra_targets, rates_over=rates_over, bootstrap=bootstrap,
                                   bootstrap_unit=bootstrap_unit, seed=seed, level=level)
@@ -193,6 +203,7 @@ def scores(
     with progress_bar(console) as bar:
         audit = audit_verification(comparisons, config=config, attributes=attributes, progress=bar)
     _print_audit(audit, console)
+    print_set_aside(comparisons.provenance.set_aside, console)
     _write_outputs(audit, json_out=json_out, html_out=html_out, csv_dir=csv_dir, title=title, console=console)
 
 
@@ -205,13 +216,15 @@ def rates(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write one row per system as CSV here."),
     show: int = typer.Option(10, "--show", help="How many systems to print (sorted by FMR max/geomean)."),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Summary measures from published per-group FMR/FNMR (no scores needed), with medians."""
     from unseen.audit.verification.published import audit_published_rates, read_published_rates
     from unseen.audit.report import write_csv_table, write_report_json
 
     console = Console()
-    result = audit_published_rates(read_published_rates(file, system_column=system, separator=separator))
+    result = audit_published_rates(read_published_rates(file, system_column=system, separator=separator,
+                                                        strict=strict))
     systems = result.rates.systems
     order = np.argsort(-result.values[:, result.measures.index("fmr_max_geomean")], kind="stable")
     table = Table(title=f"{len(systems)} systems, {len(result.rates.groups)} groups ({result.rates.source})")
@@ -225,12 +238,14 @@ def rates(
     table.add_row("[bold]median[/]", *(f"[bold]{_fmt(result.median(n))}[/]" for n in shown))
     console.print(table)
     console.print("Rates carry the source's rounding; without counts there are no intervals.")
+    print_set_aside(result.rates.set_aside, console)
     rows = [{"system": s, **{m: result.values[i, j] for j, m in enumerate(result.measures)}}
             for i, s in enumerate(systems)]
     if json_out is not None:
         write_report_json(json_out, {"schema": "unseen.audit.rates/1", "source": result.rates.source,
                                      "groups": list(result.rates.groups), "alpha": result.alpha,
-                                     "medians": dict(zip(result.measures, result.medians)), "systems": rows})
+                                     "medians": dict(zip(result.measures, result.medians)), "systems": rows,
+                                     "set_aside": result.rates.set_aside.to_json()})
         console.print(f"wrote {json_out}")
     if csv_out is not None:
         write_csv_table(csv_out, rows)
@@ -273,6 +288,7 @@ def images(
     html_out: Optional[Path] = typer.Option(None, "--html"),
     csv_dir: Optional[Path] = typer.Option(None, "--csv"),
     title: str = typer.Option("Verification audit from images", "--title"),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Detect, embed and compare the manifest's images, then audit like `audit scores`."""
     from unseen.audit.recognition.comparisons import ScoreScale
@@ -282,7 +298,8 @@ def images(
 
     console = Console()
     parsed = read_images_manifest(manifest, path_column=path_column, subject_column=subject_column, groups=group,
-                                  label_source=label_source, one_per_person=one_per_person, images=images_folder)
+                                  label_source=label_source, one_per_person=one_per_person, images=images_folder,
+                                  strict=strict)
     base = _verification_config(policy="target-fmr", target_fmr=target_fmr, threshold=None,
                                 scale=ScoreScale.SIMILARITY, extra_targets=extra_targets, rates_over="nonmated-mated",
                                 bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
@@ -292,6 +309,7 @@ def images(
         result = audit_images(parsed, models=model, config=base, images=options, attributes=list(group) + list(cross),
                               progress=bar)
     _print_audit(result.audit, console)
+    print_set_aside(parsed.set_aside, console)
     for fte in result.failures:
         for attribute in dict.fromkeys(g.attribute for g in fte.rates.groups):
             console.print(f"failure to enrol, {fte.model} by {attribute}: " + ", ".join(
@@ -315,13 +333,16 @@ def pairs_manifest(
     image_b: str = typer.Option("image_b", "--image-b"),
     same: str = typer.Option("same_person", "--same", help="Column: 1 when both images show the same person."),
     group_value: str = typer.Option("all", "--group-value", help="The one group every image is put in."),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Make an images-mode manifest from a pairs list: images linked by same-person pairs are one subject."""
     from unseen.audit.recognition.manifest import manifest_from_pairs
     from unseen.audit.report import write_csv_table
 
     console = Console()
-    derived = manifest_from_pairs(pairs, images=images_folder, image_a=image_a, image_b=image_b, same=same)
+    derived = manifest_from_pairs(pairs, images=images_folder, image_a=image_a, image_b=image_b, same=same,
+                                  strict=strict)
+    print_set_aside(derived.set_aside, console)
     write_csv_table(out, derived.rows(group=group_value))
     console.print(f"wrote {out}: {len(derived.paths)} images of {len(set(derived.subjects))} people, all in group "
                   f"{group_value!r} (the pairs carry no demographic labels)")
@@ -331,9 +352,10 @@ def pairs_manifest(
 
 
 def read_images_manifest(manifest: Path, *, path_column: str, subject_column: str, groups: list[str],
-                         label_source: list[str], one_per_person: bool, images: Optional[Path] = None):
+                         label_source: list[str], one_per_person: bool, images: Optional[Path] = None,
+                         strict: bool = False):
     from unseen.audit.recognition.manifest import read_manifest
 
     return read_manifest(manifest, path_column=path_column, subject_column=None if one_per_person else subject_column,
                          groups=tuple(groups), label_sources=_label_sources(label_source),
-                         one_image_per_subject=one_per_person, images=images)
+                         one_image_per_subject=one_per_person, images=images, strict=strict)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from unseen.cli.audit import STRICT_HELP, print_set_aside
 from unseen.cli.bars import progress_bar
 from unseen.errors import ConfigError
 
@@ -99,6 +100,7 @@ def detection(
     level: float = typer.Option(0.95, "--level", help="Confidence level of intervals."),
     min_group_faces: int = typer.Option(30, "--min-group-faces", help="Smaller groups are flagged, not tested."),
     title: str = typer.Option("Detection audit", "--title"),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
 ) -> None:
     """Audit face detection by group: recall, AP, false positives, odds ratios (and coverage)."""
     from unseen.audit.detection.audit import DetectionAuditConfig, audit_pack
@@ -111,8 +113,10 @@ def detection(
     with progress_bar(console) as bar:
         audit = audit_pack(
             pack, boxes=boxes, detector=detector, boxes_out=save_boxes, config=config, threshold=threshold,
-            coverage=coverage, shape=shape, label_sources=_label_sources(label_source), progress=bar)
+            coverage=coverage, shape=shape, label_sources=_label_sources(label_source), strict=strict,
+            progress=bar)
     print_audit(audit, console)
+    print_set_aside(audit.set_aside, console)
     if json_out is not None:
         console.print(f"wrote {report.write_json(json_out, audit, title=title)}")
     if csv_dir is not None:

@@ -18,7 +18,7 @@ from unseen.faces.detectors.centerface import CenterFaceConfig
 from unseen.media.image import OutputFormat, load
 from unseen.media.metadata import inspect_file
 from unseen.media.video import EncodeConfig, VideoCodec, is_video_path, probe
-from unseen.redact.batch import BatchInterrupted, FileResult, RunSummary, default_workers, redact_files
+from unseen.redact.batch import BatchInterrupted, BatchStopped, FileResult, RunSummary, default_workers, redact_files
 from unseen.redact.cover import CoverConfig, CoverShape, CoverStyle
 from unseen.redact.photo import DEFAULT_THRESHOLD, RedactConfig, Redactor, places
 from unseen.redact.record import FileStatus, VerificationRecord
@@ -104,7 +104,7 @@ def redact(
         with progress_bar(console) as bar:
             summary = redact_files(paths, out_dir=out, config=config, video=video, progress=bar,
                                    preview_dir=preview, workers=workers or default_workers())
-    except BatchInterrupted as stopped:
+    except (BatchInterrupted, BatchStopped) as stopped:
         _print_summary(console, stopped.summary, out)
         raise
     _print_summary(console, summary, out)
@@ -122,9 +122,9 @@ refusals are printed as they happen in longer runs)."""
 def _print_summary(console: Console, summary: RunSummary, out: Path) -> None:
     if len(summary.results) + len(summary.skipped) <= DETAILED_UP_TO:
         for result in summary.results:
-            console.print(_file_line(result), highlight=False)
+            console.print(_file_line(result), highlight=False, soft_wrap=True)
         for skipped in summary.skipped:
-            console.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+            console.print(f"[dim]skipped[/] {skipped.path}: {skipped.reason}", highlight=False, soft_wrap=True)
     console.print(_summary_table(summary, out))
 
 
@@ -169,7 +169,7 @@ def _summary_table(summary: RunSummary, out: Path) -> Table:
         ("skipped", _count(summary.skipped) if named else _skipped(summary)),
     ]
     if summary.not_started:
-        rows.append(("not started (interrupted)", _list(job.source for job in summary.not_started)))
+        rows.append(("not started (run stopped)", _list(job.source for job in summary.not_started)))
     rows.append(("record", str(summary.record)))
     for name, value in rows:
         table.add_row(name, value)

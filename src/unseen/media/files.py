@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from unseen.errors import OutputError
+
+PARTIAL = re.compile(r"^\..+\.[0-9a-f]{12}\.partial$")
+"""Names of the temporary files `write_atomic` writes before renaming them."""
+
+FOLDER_FULL_OR_READ_ONLY = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+"""Write errors after which nothing more can be written to the same folder."""
+
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(temporary_path)`` then rename it onto ``path`` (same folder, same disk).
 
-    A crash leaves at most a hidden ``.*.partial`` file, never a half-written ``path``.
+    The data is flushed to the disk before the rename, so a crash (or a power cut) leaves
+    the old ``path`` or the new one, never a half-written one; at most a hidden
+    ``.*.partial`` file stays behind (`remove_partials` clears them). An OSError (a full
+    disk, a read-only folder) propagates with nothing written under ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,10 +36,48 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     os.close(os.open(temporary_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         write(temporary_path)
+        _flush_to_disk(temporary_path)
         os.replace(temporary_path, path)
     finally:
         temporary_path.unlink(missing_ok=True)
     return path
+
+
+def _flush_to_disk(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def remove_partials(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a killed `write_atomic` left under ``folder``; returns them.
+
+    Only for a folder no other run is writing into (one run per output folder). One that
+    cannot be deleted (a read-only folder) is left, for the write that follows to report.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for candidate in folder.rglob(".*.partial"):
+        if PARTIAL.match(candidate.name) and candidate.is_file():
+            try:
+                candidate.unlink(missing_ok=True)
+            except OSError:
+                continue
+            removed.append(candidate)
+    return removed
+
+
+def output_error(path: str | Path, error: OSError) -> OutputError:
+    """The error to raise when ``path`` could not be written: it names the file and the
+    reason, and says that nothing was written under that name."""
+    reason = error.strerror or str(error)
+    return OutputError(f"{path}: cannot write it ({reason}); nothing was written under that name and no original "
+                       "was changed" + ("; free some space, or choose another output folder"
+                                        if error.errno in FOLDER_FULL_OR_READ_ONLY else ""))
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

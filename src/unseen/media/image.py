@@ -84,7 +84,9 @@ def load(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     except Image.DecompressionBombError:
         raise InputFileError(f"{path}: its header claims more than {max_pixels:,} pixels (a decompression bomb, "
                              "or a damaged file); refused") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except MemoryError:
+        raise InputFileError(f"{path}: too large to decode in the memory there is; refused") from None
+    except Exception as error:  # Pillow's parsers raise many kinds (TypeError, struct.error, ...) on damaged files
         raise InputFileError(f"{path}: {_unreadable_because(path, error)}") from None
     return _normalise(path, upright, file_format, frames)
 
@@ -96,7 +98,7 @@ def header_size(path: str | Path) -> tuple[int, int] | None:
     try:
         with Image.open(path) as opened:
             return opened.width, opened.height
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except Exception:  # any parser error means the same here: the file will fail with its reason when read
         return None
 
 
@@ -135,7 +137,8 @@ def _unreadable_because(path: Path, error: Exception) -> str:
     kind = describe_content(head)
     if kind is not None:
         return f"not an image: the file is {kind}"
-    return f"not a readable image ({error}); it may be truncated or damaged"
+    detail = str(error) if isinstance(error, (OSError, UnidentifiedImageError)) else f"{type(error).__name__}: {error}"
+    return f"not a readable image ({detail}); it may be truncated or damaged"
 
 
 def _normalise(path: Path, image: Image.Image, file_format: str, frames: int) -> LoadedImage:
@@ -216,18 +219,39 @@ def output_format_for(source_format: str) -> OutputFormat:
 JPEG_QUALITY = 92
 
 
+def visible_pixels(rgb: np.ndarray, alpha: np.ndarray | None, *, keeps_alpha: bool) -> np.ndarray:
+    """The colours a file should hold for ``rgb`` shown with ``alpha``.
+
+    Fully transparent pixels hold nothing (black): a cut-out must not carry the photo it
+    was cut from in its invisible pixels. When the format cannot hold alpha, every pixel is
+    what it shows over black (otherwise the invisible ones would appear).
+    """
+    if alpha is None:
+        return rgb
+    if keeps_alpha:
+        if not (alpha == 0).any():
+            return rgb
+        cleared = rgb.copy()
+        cleared[alpha == 0] = 0
+        return cleared
+    weight = alpha.astype(np.uint16)[..., None]
+    return ((rgb.astype(np.uint16) * weight + 127) // 255).astype(np.uint8)
+
+
 def encode(rgb: np.ndarray, *, alpha: np.ndarray | None = None, file_format: OutputFormat | str,
            quality: int = JPEG_QUALITY) -> bytes:
     """The image as the bytes of a new ``file_format`` file holding pixels only.
 
     The Pillow image is built from the arrays, so nothing of any source file (EXIF, XMP,
     IPTC, comments, text chunks, thumbnails, colour profile) exists to be carried over.
-    Alpha is kept where the format can hold it.
+    Alpha is kept where the format can hold it; what is invisible is not written
+    (`visible_pixels`).
     """
     file_format = OutputFormat.parse(file_format, "file_format")
     rgb = _check_pixels(rgb, alpha)
     if not 1 <= quality <= 100:
         raise ConfigError(f"quality: expected 1..100, got {quality}")
+    rgb = visible_pixels(rgb, alpha, keeps_alpha=file_format.keeps_alpha)
     image = Image.fromarray(rgb, "RGB")
     if alpha is not None and file_format.keeps_alpha:
         image.putalpha(Image.fromarray(alpha, "L"))

@@ -552,8 +552,14 @@ def inspect_bytes(data: bytes, *, name: str = "<memory>") -> MetadataReport:
             else:
                 items = [MetadataItem(MetadataKind.OTHER, key, _preview(value), True)
                          for key, value in image.info.items() if key not in ("dpi", "compression")]
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except Image.DecompressionBombError:
+        raise InputFileError(f"{name}: its header claims more pixels than any camera makes (a decompression bomb, "
+                             "or a damaged file); refused") from None
+    except (UnidentifiedImageError, OSError) as error:
         raise InputFileError(f"{name}: not a readable image ({error})") from None
+    except Exception as error:  # Pillow's parsers raise many kinds (TypeError, struct.error, ...) on damaged files
+        raise InputFileError(f"{name}: not a readable image ({type(error).__name__}: {error}); it may be damaged") \
+            from None
     return MetadataReport(path=Path(name), format=file_format, items=tuple(items))
 
 

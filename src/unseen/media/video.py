@@ -33,6 +33,9 @@ INPUT_FORMATS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi")
 OPEN_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": ",".join(INPUT_FORMATS)}
 STRUCTURAL_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands"})
 """Container tags that describe the file format itself (the same for every MP4)."""
+MAX_FRAME_PIXELS = 70_000_000
+"""Larger frames are refused (8K video is 33 million): a damaged or hostile header, whose
+frames would not fit in memory."""
 GENERIC_HANDLERS = frozenset({"VideoHandler", "SoundHandler", "SubtitleHandler", "DataHandler"})
 """Handler names FFmpeg writes when none is given: they name the stream type, nothing else."""
 
@@ -210,16 +213,27 @@ def _open_input(path: Path):
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     try:
-        return av.open(str(path), mode="r", options=dict(OPEN_OPTIONS))
-    except av.FFmpegError as error:
+        return av.open(str(path), mode="r", options=dict(OPEN_OPTIONS), metadata_errors="replace")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as error:
         raise InputFileError(f"{path}: not a video unseen can read (MP4, MOV, M4V, MKV, WebM, AVI): {error}") from None
 
 
 def _main_video_stream(container, path: Path):
     for stream in container.streams.video:
         if not stream.disposition & _attached_pic():
+            context = stream.codec_context
+            if context is None:
+                raise InputFileError(f"{path}: its video stream's codec cannot be decoded here (FFmpeg has no decoder "
+                                     "for it, or the file is damaged)")
+            _check_frame_size(path, context.width, context.height)
             return stream
     raise InputFileError(f"{path}: no video stream (only audio, subtitles or cover art)")
+
+
+def _check_frame_size(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_FRAME_PIXELS:
+        raise InputFileError(f"{path}: frames of {width}x{height} are more than {MAX_FRAME_PIXELS:,} pixels "
+                             "(a damaged file, or more than any camera records); refused")
 
 
 def _attached_pic() -> int:
@@ -298,6 +312,7 @@ def read_frames(path: str | Path) -> Iterator[Frame]:
                 if previous is not None and pts <= previous:
                     pts = previous + 1
                 previous = pts
+                _check_frame_size(path, frame.width, frame.height)
                 rgb = orientation_from_matrix(_display_matrix(frame)).apply(frame.to_ndarray(format="rgb24"))
                 yield Frame(index=index, pts=int(pts), time=float(pts * time_base), rgb=rgb)
         except av.FFmpegError as error:

@@ -11,17 +11,17 @@ seconds and at the end).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from unseen.errors import InputFileError, Interrupted, UnseenError, VerificationFailedError
-from unseen.media.files import file_digest, write_atomic
+from unseen.errors import InputFileError, Interrupted, OutputError, UnseenError, VerificationFailedError
+from unseen.media.files import FOLDER_FULL_OR_READ_ONLY, file_digest, output_error, remove_partials, write_atomic
 from unseen.media.image import OutputFormat, header_size, is_image_path, load, save
 from unseen.media.video import VideoCodec, is_video_path, probe
 from unseen.progress import SILENT, Progress
@@ -152,6 +152,17 @@ class BatchInterrupted(Interrupted):
         self.summary = summary
 
 
+class BatchStopped(OutputError):
+    """An output could not be written and nothing more can be (a full disk, a read-only
+    folder): the run stopped; ``summary`` holds what was finished (and what was not)."""
+
+    def __init__(self, error: OutputError, summary: RunSummary) -> None:
+        done, left = len(summary.results), len(summary.not_started)
+        super().__init__(f"{error}. Stopped after {done} of {done + left} file(s): the files finished are kept and "
+                         "recorded; run the same command again once the folder can be written to.")
+        self.summary = summary
+
+
 def _names(names: list[str]) -> str:
     shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
     return f"{len(names)} file(s): {shown}"
@@ -173,10 +184,18 @@ class Plan:
     skipped: tuple[Skipped, ...] = ()
 
 
+SIDECAR_SUFFIXES = (".xmp", ".aae", ".thm", ".json", ".xml", ".srt", ".lrv", ".exif")
+"""Files cameras, phones and photo tools keep beside a photo or video: metadata (XMP, Apple
+edits, Google Takeout's JSON with GPS), thumbnails (THM, low-resolution LRV copies of a video)
+or subtitles holding a drone's GPS track. Never read, never copied."""
+
+
 def _why_skipped(path: Path, folder: Path) -> str | None:
     """Why a file found in ``folder`` is not taken as an input (None: it is taken)."""
     if any(part.startswith(".") for part in path.relative_to(folder).parts):
         return "hidden file"
+    if path.suffix.lower() in SIDECAR_SUFFIXES:
+        return f"metadata sidecar or thumbnail ({path.suffix.lower()}): never copied"
     if not is_image_path(path) and not is_video_path(path):
         return f"not a photo or video ({path.suffix.lower() or 'no extension'})"
     return None
@@ -251,6 +270,7 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
     video = replace(video or VideoRedactConfig(), cover=config.cover)
     out_dir = Path(out_dir)
     planned = plan(inputs, out_dir, output_format=config.output_format, video_suffix=video.encode.codec.suffix)
+    remove_partials(out_dir)  # what a run that was killed left half-written
     run = _Run(out_dir / RECORD_NAME, config, video, planned, progress)
     videos = _Videos(video, verify=config.verify, strict=config.strict,
                      check=VideoVerifyConfig(frame=config.verification))
@@ -264,11 +284,30 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
                     entry = videos.redact(job, run.earlier.get(job.name), progress)
                     run.restart_progress()
                 else:
-                    entry = pending.pop(job.name).result()
+                    entry = _photo_result(job, pending, pool, run.earlier)
                 run.collect(job, entry)
     except KeyboardInterrupt:
         raise BatchInterrupted(run.finish(interrupted=True)) from None
+    except OutputError as error:
+        raise BatchStopped(error, run.finish(interrupted=True)) from None
     return run.finish()
+
+
+WORKERS_STOPPED = ("the process redacting it stopped abruptly (a decoder crashed on this file or on one redacted "
+                   "beside it); nothing was written for it: run the same command again to retry it")
+
+
+def _photo_result(job: Job, pending: dict, pool: PhotoWorkers, earlier: dict[str, FileRecord]) -> FileRecord:
+    """The record of ``job``'s photo. Should a worker process die (a crash in a decoder
+    library), this photo fails, the workers are started again and the photos not yet
+    collected are handed to them, so the batch goes on."""
+    try:
+        return pending.pop(job.name).result()
+    except BrokenProcessPool:
+        pool.restart()
+        for name in list(pending):
+            pending[name] = pool.submit(pool.jobs[name], earlier.get(name))
+        return _failed(job, WORKERS_STOPPED)
 
 
 class _Run:
@@ -287,8 +326,16 @@ class _Run:
         self.earlier = dict(self.record.files)
         self.megapixels = {job.name: _megapixels(job) for job in planned.jobs}
         self.results: list[FileResult] = []
+        self.save()  # a folder that cannot be written to is found before any work is done
         self.began = self.saved = time.monotonic()
         self.restart_progress()
+
+    def save(self) -> None:
+        """Write the record (atomically: a record that cannot be written leaves the last one)."""
+        try:
+            self.record.write(self.record_path)
+        except OSError as error:
+            raise output_error(self.record_path, error) from None
 
     def restart_progress(self) -> None:
         """The batch's count again (after a video showed its own frames)."""
@@ -301,7 +348,7 @@ class _Run:
         self.results.append(result)
         self.record.files[job.name] = entry
         if time.monotonic() - self.saved >= RECORD_EVERY_S:
-            self.record.write(self.record_path)
+            self.save()
             self.saved = time.monotonic()
         if result.status in (FileStatus.FAILED, FileStatus.REFUSED):
             self.progress.message(f"{result.status.value}: {job.source}: {result.message}")
@@ -314,7 +361,12 @@ class _Run:
                              not_started=tuple(job for job in self.planned.jobs if job.name not in done)
                              if interrupted else ())
         self.record.runs[-1] = summary.run_record(self.started)
-        self.record.write(self.record_path)
+        try:
+            self.save()
+        except OutputError:
+            if not interrupted:
+                raise
+            # stopping already: the record on disk keeps what its last save held
         return summary
 
 
@@ -341,19 +393,30 @@ class PhotoWorkers:
         self.config, self.workers, self.preview_dir = config, workers, preview_dir
         self._executor: ProcessPoolExecutor | None = None
         self._redactor: Redactor | None = None
+        self.jobs: dict[str, Job] = {}
 
     def __enter__(self) -> PhotoWorkers:
         if self.workers > 1:
-            threads = max(1, (os.cpu_count() or 1) // self.workers)
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                                 initializer=_start_worker, initargs=(self.config, threads))
+            self._executor = self._start()
         return self
+
+    def _start(self) -> ProcessPoolExecutor:
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                   initializer=_start_worker, initargs=(self.config, threads))
+
+    def restart(self) -> None:
+        """New worker processes, after one died (the old ones are let go)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = self._start()
 
     def __exit__(self, kind, error, traceback) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=kind is None, cancel_futures=True)
 
     def submit(self, job: Job, previous: FileRecord | None):
+        self.jobs[job.name] = job
         if self._executor is not None:
             return self._executor.submit(_redact_in_worker, job, previous, self.preview_dir)
         return _Deferred(lambda: _redact_one(job, self._local(), previous, self.preview_dir))
@@ -470,6 +533,10 @@ def redact_video(job: Job, redactor: VideoRedactor, *, previous: FileRecord | No
         return _video_entry(job, redactor, digest, None, checked[-1], refused=True, decisions=decisions)
     except UnseenError as error:
         return _failed(job, str(error), digest)
+    except OSError as error:
+        return _write_failed(job, error, digest)
+    except Exception as error:  # one file's unforeseen failure must not stop the batch
+        return _failed(job, _unexpected(error), digest)
     return _video_entry(job, redactor, digest, result.record(), checked[-1] if checked else None, refused=False,
                         decisions=decisions)
 
@@ -508,10 +575,9 @@ def redact_photo(job: Job, redactor: Redactor, *, previous: FileRecord | None = 
     (see `Redactor.redact`), and ``decisions`` what the person decided, kept in the record.
     """
     try:
-        content = job.source.read_bytes()
+        digest = file_digest(job.source)
     except OSError as error:
         return _failed(job, f"cannot read: {error.strerror or error}")
-    digest = hashlib.sha256(content).digest()
     if (faces is None and previous is not None and previous.done and previous.source_sha256 == digest.hex()
             and previous.config_fingerprint == redactor.config.fingerprint and job.output.is_file()):
         return previous.as_already_done()
@@ -525,12 +591,17 @@ def redact_photo(job: Job, redactor: Redactor, *, previous: FileRecord | None = 
                                     faces=faces, candidates=candidates)
     except UnseenError as error:
         return _failed(job, str(error), digest)
+    except Exception as error:  # one file's unforeseen failure must not stop the batch
+        return _failed(job, _unexpected(error), digest)
     verification = redaction.verification
     refused = redactor.config.strict and verification is not None and not verification.passed
-    if not refused:
-        write_atomic(job.output, lambda temporary: temporary.write_bytes(redaction.data))
-    if preview_dir is not None:
-        save(preview_path(preview_dir, job), preview_image(redaction), file_format=OutputFormat.JPEG, quality=85)
+    try:
+        if not refused:
+            write_atomic(job.output, lambda temporary: temporary.write_bytes(redaction.data))
+        if preview_dir is not None:
+            save(preview_path(preview_dir, job), preview_image(redaction), file_format=OutputFormat.JPEG, quality=85)
+    except OSError as error:
+        return _write_failed(job, error, digest)
     return FileRecord(
         source=str(job.source), status=FileStatus.REFUSED if refused else FileStatus.WRITTEN,
         output=None if refused else job.name, source_sha256=digest.hex(),
@@ -545,7 +616,23 @@ def preview_path(preview_dir: Path, job: Job) -> Path:
     return preview_dir / Path(job.name).with_suffix(".preview.jpg")
 
 
+def _write_failed(job: Job, error: OSError, digest: bytes) -> FileRecord:
+    """A file whose output could not be written: the run stops when the folder can take
+    nothing more (full, read-only), else this file fails and the run goes on."""
+    failure = output_error(job.output, error)
+    if error.errno in FOLDER_FULL_OR_READ_ONLY:
+        raise failure
+    return _failed(job, str(failure), digest)
+
+
+def _unexpected(error: Exception) -> str:
+    return (f"unexpected error ({type(error).__name__}: {error}); nothing was written for it. This is a flaw in "
+            "unseen: please report it with the file if you can share it")
+
+
 def _failed(job: Job, message: str, digest: bytes | None = None) -> FileRecord:
+    """The record of a file that failed; its message says why (the entry already names the file)."""
+    message = message.removeprefix(f"{job.source}: ")
     return FileRecord(source=str(job.source), status=FileStatus.FAILED,
                       source_sha256=digest.hex() if digest else None, message=message)
 

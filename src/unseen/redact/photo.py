@@ -12,7 +12,9 @@ from unseen.errors import ConfigError, ModelUnavailableError
 from unseen.faces.detectors.base import check_threshold
 from unseen.faces.detectors.ensemble import Ensemble, EnsembleConfig
 from unseen.faces.types import Detections
-from unseen.media.image import JPEG_QUALITY, LoadedImage, OutputFormat, decode, encode, output_format_for
+from unseen.media.image import (
+    JPEG_QUALITY, LoadedImage, OutputFormat, decode, encode, output_format_for, visible_pixels,
+)
 from unseen.redact.cover import CoverConfig, CoverStyle, cover
 from unseen.redact.record import FaceRecord, rounded_box
 from unseen.redact.verify import Recognizers, Reuse, Verification, VerifyConfig, check_same_size, verify_redaction
@@ -84,7 +86,8 @@ class PhotoRedaction:
     faces: the faces found (boxes in the upright original's pixels).
     regions: the box covered for each face (padding included, clipped to the image).
     review: (faces,) True for faces covered with low confidence.
-    data: the encoded output file; rgb / alpha: its pixels as covered (before encoding).
+    data: the encoded output file; rgb / alpha: its pixels as covered (before encoding), what
+        is invisible cleared (`unseen.media.image.visible_pixels`).
     verification: None when verification was turned off.
     """
 
@@ -204,7 +207,9 @@ class Redactor:
                           fill_colour=self.config.cover.colour if solid else None)
         covered = cover(image.rgb, faces, config=self.config.cover, alpha=image.alpha, rng=rng)
         chosen = file_format or self.config.output_format or output_format_for(image.format)
-        data = encode(covered.rgb, alpha=covered.alpha, file_format=chosen, quality=self.config.quality)
+        alpha = covered.alpha if chosen.keeps_alpha else None
+        shown = visible_pixels(covered.rgb, covered.alpha, keeps_alpha=chosen.keeps_alpha)
+        data = encode(shown, alpha=alpha, file_format=chosen, quality=self.config.quality)
         verification = None
         if self.config.verify:
             published, _ = decode(data)
@@ -213,7 +218,7 @@ class Redactor:
                 config=self.config.verification, recognizers=self.recognizers, independent=self.independent,
                 reuse=reuse)
         return PhotoRedaction(
-            rgb=covered.rgb, alpha=covered.alpha, faces=faces, regions=covered.regions,
+            rgb=shown, alpha=alpha, faces=faces, regions=covered.regions,
             review=faces.score < self.config.review_below, data=data, file_format=chosen,
             verification=verification)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -18,33 +19,39 @@ from unseen.faces.boxes import CoverShape
 def test_wider_txt_round_trip(tmp_path):
     path = write_wider_txt(tmp_path / "e" / "a.txt", "a", np.array([[1.5, 2, 10, 12]]), np.array([0.87654321]))
     assert path.read_text().splitlines() == ["a", "1", "1.50 2.00 10.00 12.00 0.876543"]
-    name, xywh, score = read_wider_txt(path)
-    assert name == "a" and xywh.tolist() == [[1.5, 2, 10, 12]] and score.tolist() == [0.876543]
+    read = read_wider_txt(path)
+    assert read.name == "a" and read.xywh.tolist() == [[1.5, 2, 10, 12]] and read.score.tolist() == [0.876543]
 
 
 def test_wider_txt_reads_as_the_official_tool(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text("0--Parade/a.jpg\n2\n1 2 3 4 0.9 7 7 \n5 6 7 8 0.5\n\n")
-    name, xywh, score = read_wider_txt(path)
-    assert name == "0--Parade/a.jpg" and xywh.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
-    assert score.tolist() == [0.9, 0.5]
+    read = read_wider_txt(path)
+    assert read.name == "0--Parade/a.jpg" and read.xywh.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    assert read.score.tolist() == [0.9, 0.5] and not read.set_aside
     path.write_text("a\n0\n")
-    assert read_wider_txt(path)[1].shape == (0, 4)
+    assert read_wider_txt(path).xywh.shape == (0, 4)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a\n", "count line"),
-    ("a\ntwo\n", "line 2: expected the number"),
-    ("a\n3\n1 2 3 4 0.5\n", "announces 3 boxes but 1"),
-    ("a\n1\n1 2 3 4 0.5\n1 2 3 4 0.5\n", "more box lines"),
-    ("a\n2\n1 2 3 4 0.5\n1 2 3 x 0.5\n", "line 4: expected 'x y w h score'"),
-    ("a\n1\n1 2 3 4\n", "line 3"),
+@pytest.mark.parametrize(("text", "message", "boxes"), [
+    ("a\n", "bad.txt: malformed line .*count line", 0),
+    ("a\ntwo\n", "bad.txt line 2: malformed line .*expected the number", 0),
+    ("a\n3\n1 2 3 4 0.5\n", "line 2: .*announces 3 boxes but 1", 1),
+    ("a\n1\n1 2 3 4 0.5\n1 2 3 4 0.5\n", "line 4: .*beyond the 1 boxes", 1),
+    ("a\n2\n1 2 3 4 0.5\n1 2 3 x 0.5\n", "line 4: malformed line .*expected 'x y w h score'", 1),
+    ("a\n1\n1 2 3 4\n", "line 3", 0),
+    ("a\n2\n1 2 3 4 nan\n1 2 3 4 0.5\n", "line 3: not a number", 1),
+    ("a\n2\n1 2 inf 4 0.5\n1 2 3 4 0.5\n", "line 3: infinite number", 1),
+    ("a\n1\n1026 474 -2 23 0.5\n", "line 3: negative width or height", 1),
 ])
-def test_malformed_wider_txt_names_file_and_line(tmp_path, text, message):
+def test_malformed_wider_txt_is_set_aside_by_file_and_line_and_refused_under_strict(tmp_path, text, message, boxes):
     path = tmp_path / "bad.txt"
     path.write_text(text)
+    read = read_wider_txt(path)
+    assert len(read.score) == boxes and len(read.set_aside) == 1
+    assert re.search(message, read.set_aside.describe(0)), read.set_aside.describe(0)
     with pytest.raises(InputFileError, match=message):
-        read_wider_txt(path)
+        read_wider_txt(path, strict=True)
 
 
 def test_folder_of_wider_files_maps_to_pack_images(tiny_pack, tmp_path):
@@ -76,11 +83,19 @@ def test_jsonl_round_trip_and_paths(tiny_pack, tmp_path):
     assert parsed.found.tolist() == [True, False, False] and parsed.xywh.tolist() == [[0, 0, 4, 6]]
 
 
-def test_bad_jsonl_line_is_named(tiny_pack, tmp_path):
+def test_bad_jsonl_lines_and_boxes_are_set_aside_by_line(tiny_pack, tmp_path):
     path = tmp_path / "b.jsonl"
-    path.write_text('{"image": "flat.png", "faces": [{"score": 1}]}\n')
-    with pytest.raises(InputFileError, match="line 1"):
-        read_boxes(path, load_pack(tiny_pack))
+    path.write_text('{"image": "flat.png", "faces": [{"score": 1}]}\n'
+                    '{"image": "flat.png", "faces": [{"box": [1, 1, 5, 5], "score": NaN}, {"box": [1, 1, 5, 5]}]}\n'
+                    'not json\n'
+                    '{"image": "1--Crowd/a.jpg", "faces": [{"box": [9, 9, 5, 5], "score": 0.5}]}\n')
+    boxes = read_boxes(path, load_pack(tiny_pack))
+    assert boxes.found.tolist() == [True, False, True] and boxes.score.tolist() == [0.5, 1.0]
+    assert boxes.set_aside.line.tolist() == [1, 2, 3, 4]
+    assert boxes.set_aside.problem.tolist() == ["malformed line", "not a number", "malformed line",
+                                                "negative width or height"]
+    with pytest.raises(InputFileError, match="b.jsonl line 1"):
+        read_boxes(path, load_pack(tiny_pack), strict=True)
 
 
 def test_pack_boxes_validate():

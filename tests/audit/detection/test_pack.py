@@ -55,8 +55,7 @@ def test_only_images_renumbers(tiny_pack):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("image,x,y,w\na.jpg,1,2,3\n", "expected box columns"),
-    ("image,x,y,w,h\na.jpg,1,2,three,4\n", "column 'w' row 2: expected a number"),
-    ("image,x,y,w,h\na.jpg,1,2,-3,4\n", "w, h >= 0"),
+    ("image,x,y,w,h\na.jpg,1,2,three,4\n", "none of its 1 row.*line 2: not a number \\(w 'three'\\)"),
     ("x,y,w,h\n1,2,3,4\n", "'image' column"),
 ])
 def test_bad_csv_is_refused_with_the_reason(tmp_path, text, message):
@@ -75,10 +74,13 @@ def test_corner_columns_are_accepted(tmp_path):
     assert faces.sets == {} and faces.root is None
 
 
-def test_an_image_named_but_absent_is_an_error(tiny_pack):
+def test_an_image_named_but_absent_is_set_aside_and_an_error_under_strict(tiny_pack):
     (tiny_pack / "images" / "flat.png").unlink()
-    with pytest.raises(InputFileError, match="flat.png"):
-        load_pack(tiny_pack)
+    faces = load_pack(tiny_pack)
+    assert faces.images.tolist() == ["1--Crowd/a.jpg", "1--Crowd/empty.jpg"] and len(faces) == 2
+    assert faces.set_aside.problem.tolist() == ["file not found"] and faces.set_aside.line.tolist() == [4]
+    with pytest.raises(InputFileError, match="faces.csv line 4: file not found.*--strict"):
+        load_pack(tiny_pack, strict=True)
 
 
 def test_not_a_pack(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from unseen.audit.recognition.manifest import manifest_from_pairs, read_manifest
-from unseen.errors import ConfigError
+from unseen.errors import ConfigError, InputFileError
 
 
 def test_manifest_from_pairs_joins_same_person_chains(tmp_path):
@@ -25,8 +25,14 @@ def test_manifest_from_pairs_joins_same_person_chains(tmp_path):
         manifest_from_pairs(pairs)
 
 
-def test_manifest_rows_without_a_subject_are_refused(tmp_path):
+def test_manifest_rows_without_a_subject_are_set_aside_and_refused_under_strict(tmp_path):
+    for name in ("x.jpg", "y.jpg"):
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / name)
     manifest = tmp_path / "m.csv"
     manifest.write_text("path,subject,group\nx.jpg,s1,A\ny.jpg,,B\n")
-    with pytest.raises(ConfigError, match="row 3"):
-        read_manifest(manifest, groups=("group",))
+    read = read_manifest(manifest, groups=("group",))
+    assert [p.name for p in read.paths] == ["x.jpg"]
+    assert read.set_aside.notes() == [f"set aside: {manifest} line 3: missing value (no subject id in 'subject'); "
+                                      "left out"]
+    with pytest.raises(InputFileError, match="m.csv line 3: missing value.*--strict"):
+        read_manifest(manifest, groups=("group",), strict=True)

@@ -33,6 +33,7 @@ from unseen.audit.detection.pack import MISSING, SET_NAMES, LabelledFaces, load_
 from unseen.audit.detection.rates import Precision, RateFamily, rate_family
 from unseen.audit.detection.run import RECORDING_THRESHOLD
 from unseen.audit.detection.wider_ap import WiderAP, wider_ap
+from unseen.audit.set_aside import SetAside
 from unseen.audit.stats.rates import Group, Rate
 from unseen.audit.stats.uncertainty import ClusterBootstrap, bootstrap_ratio, percentile_interval
 from unseen.errors import ConfigError
@@ -105,6 +106,8 @@ class DetectionAudit:
     coverage: CoverageSummary | None
     matches: Matches
     about: dict[str, str] = field(default_factory=dict)
+    set_aside: SetAside = field(default_factory=SetAside)
+    """Rows of the pack's CSV and lines of the box files set aside or named, with why."""
 
 
 def _mean_per_image(values: np.ndarray, draws: np.ndarray, level: float, name: str) -> Rate:
@@ -176,15 +179,20 @@ def audit_detection(faces: LabelledFaces, boxes: PackBoxes, *, config: Detection
         config=config, n_images=faces.n_images, n_faces=len(faces), n_valid=int(valid.sum()), labelled=labelled,
         recall=recall, false_positives_per_image=_mean_per_image(fp, draws, config.level, "false positives per image"),
         false_positives=int(fp.sum()), ap=ap, models=models, coverage=coverage, matches=matches,
-        about=dict(about or {}))
+        about=dict(about or {}), set_aside=SetAside.merge([faces.set_aside, boxes.set_aside]))
 
 
 def audit_pack(pack: str | Path, *, boxes: str | Path | None = None, detector: str | None = None,
                boxes_out: str | Path | None = None, config: DetectionAuditConfig | None = None,
                threshold: float | None = None, coverage: bool = False, shape: CoverShape | str | None = None,
-               label_sources: dict[str, str] | None = None, progress: Progress = SILENT) -> DetectionAudit:
+               label_sources: dict[str, str] | None = None, strict: bool = False,
+               progress: Progress = SILENT) -> DetectionAudit:
     """Audit a detector on a pack: from its saved ``boxes`` (WIDER txt folder or JSON lines)
     or by running ``detector`` (its boxes saved under ``boxes_out``, resumable).
+
+    Rows of the pack and lines of the box files that cannot be used as they stand are set
+    aside and named in ``DetectionAudit.set_aside`` (see `unseen.audit.detection.pack` and
+    `unseen.audit.detection.box_files` for what each gets); ``strict`` makes them errors.
 
     ``threshold`` None means the detector's default, 0.5 for saved boxes, and every box
     (0) when ``coverage`` says the boxes are what a redactor covered; ``shape`` is then read
@@ -192,7 +200,7 @@ def audit_pack(pack: str | Path, *, boxes: str | Path | None = None, detector: s
     """
     if (boxes is None) == (detector is None):
         raise ConfigError("audit_pack: give either boxes (a folder or .jsonl of saved boxes) or a detector name")
-    faces = load_labelled_faces(pack)
+    faces = load_labelled_faces(pack, strict=strict)
     about = {"pack": str(pack), **{f"labels: {k}": v for k, v in (label_sources or {}).items()}}
     if detector is not None:
         from unseen.audit.detection.run import detect_pack
@@ -206,7 +214,7 @@ def audit_pack(pack: str | Path, *, boxes: str | Path | None = None, detector: s
         about.update(detector=detector, boxes=str(out), threshold=f"{operating} ("
                      + ("the detector's default" if threshold is None else "given") + ")")
     else:
-        found = read_boxes(boxes, faces)
+        found = read_boxes(boxes, faces, strict=strict)
         operating = threshold if threshold is not None else (0.0 if coverage else 0.5)
         about.update(boxes=str(boxes), threshold=f"{operating} (" + (
             "given" if threshold is not None else "every covered box" if coverage else "default for saved boxes") + ")")

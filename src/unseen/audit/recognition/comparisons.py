@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from unseen.audit.set_aside import SetAside
 from unseen.choices import Choice
 from unseen.errors import ConfigError, unknown_choice
 
@@ -52,12 +53,14 @@ class Grouping:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where the table came from and how its labels were obtained (printed in every report)."""
+    """Where the table came from and how its labels were obtained (printed in every report);
+    ``set_aside``: the rows its reader could not use, each named with why."""
 
     source: str = ""
     sha256: str = ""
     label_sources: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    set_aside: SetAside = field(default_factory=SetAside)
 
     def label_source(self, attribute: str) -> str:
         for name, how in self.label_sources:

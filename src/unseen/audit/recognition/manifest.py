@@ -7,19 +7,21 @@ list with same / different-person marks can stand in for one (`manifest_from_pai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from unseen.audit.recognition.comparisons import CROSS
-from unseen.audit.recognition.readers import mated_values
+from unseen.audit.recognition.readers import LINE, RowChecks, mated_flags, mated_values
+from unseen.audit.set_aside import RowProblem, SetAside
 from unseen.errors import ConfigError, InputFileError
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """Images with a subject id and labels: ``labels`` is ``(n, n_attributes)`` text."""
+    """Images with a subject id and labels: ``labels`` is ``(n, n_attributes)`` text;
+    ``set_aside``: the manifest's rows left out, each named with why."""
 
     paths: tuple[Path, ...]
     subjects: np.ndarray
@@ -27,6 +29,7 @@ class Manifest:
     labels: np.ndarray
     label_sources: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    set_aside: SetAside = field(default_factory=SetAside)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -34,12 +37,17 @@ class Manifest:
 
 def read_manifest(path: str | Path, *, path_column: str = "path", subject_column: str | None = "subject",
                   groups: Sequence[str] = (), label_sources: tuple[tuple[str, str], ...] = (),
-                  one_image_per_subject: bool = False, images: str | Path | None = None) -> Manifest:
+                  one_image_per_subject: bool = False, images: str | Path | None = None,
+                  strict: bool = False) -> Manifest:
     """Read a CSV manifest; relative image paths are taken from ``images`` (default: the
     manifest's folder).
 
     ``one_image_per_subject``: there is no subject column and every image is a different
-    person (so every pair is non-mated).
+    person (so every pair is non-mated). Rows without an image path or subject id, rows
+    naming an image an earlier row named, and rows whose image file is not there are set
+    aside and named (`Manifest.set_aside`; ``strict``: an error); when no named image is
+    there at all, the error says where they were looked for. An empty label cell is "no
+    label" for that attribute.
     """
     import pandas as pd
 
@@ -58,21 +66,30 @@ def read_manifest(path: str | Path, *, path_column: str = "path", subject_column
         raise ConfigError("--group: name at least one label column of the manifest")
     if len(frame) == 0:
         raise InputFileError(f"{path}: the manifest lists no images")
+    frame[LINE] = np.arange(len(frame)) + 2
+    rows = RowChecks(frame, str(path))
     identity = path_column if one_image_per_subject else subject_column
-    empty = frame[[path_column, identity]].apply(lambda column: column.str.strip() == "").any(axis=1)
-    if empty.any():
-        raise ConfigError(f"manifest: {int(empty.sum())} row(s) of {path.name} have no {identity!r} "
-                          f"(first: row {int(np.flatnonzero(empty.to_numpy())[0]) + 2} of the file)")
+    names = rows.texts(path_column, "image path")
+    rows.texts(identity, "subject id")
     folder = Path(images) if images is not None else path.parent
-    paths = tuple(p if p.is_absolute() else folder / p for p in (Path(v) for v in frame[path_column]))
-    absent = [p for p in paths if not p.is_file()]
-    if absent:
-        raise InputFileError(f"manifest: {len(absent)} of {len(paths)} images not found (first: {absent[0]}); "
+    paths = [p if p.is_absolute() else folder / p for p in (Path(v) for v in names)]
+    kept = np.flatnonzero(rows.keep)
+    repeated = np.zeros(len(frame), bool)
+    repeated[kept] = pd.Series([str(p) for p in paths]).iloc[kept].duplicated().to_numpy()
+    rows.set_aside(repeated, RowProblem.DUPLICATE, lambda r: f"{names[r]} again; the first row is kept")
+    absent = np.array([not p.is_file() for p in paths], bool)
+    if (absent | ~rows.keep).all():
+        first = paths[int(np.flatnonzero(rows.keep)[0])] if rows.keep.any() else path
+        raise InputFileError(f"manifest: none of the {len(paths)} images is there (first: {first}); "
                              "relative paths are read from " + (f"{folder}" if images is not None else
                                                                 f"the manifest's folder {folder} (see --images)"))
-    subjects = frame[identity].to_numpy(dtype=str)
-    labels = frame[list(groups)].to_numpy(dtype=str)   # an empty cell is "no label" for that attribute
-    return Manifest(paths, subjects, tuple(groups), labels, label_sources, path.name)
+    rows.set_aside(absent, RowProblem.FILE_NOT_FOUND, lambda r: f"{paths[r]}")
+    set_aside = rows.result(strict)
+    keep = rows.keep
+    subjects = frame[identity].str.strip().to_numpy(dtype=str)[keep]
+    labels = frame[list(groups)].to_numpy(dtype=str)[keep]   # an empty cell is "no label" for that attribute
+    return Manifest(tuple(p for p, k in zip(paths, keep) if k), subjects, tuple(groups), labels, label_sources,
+                    path.name, set_aside)
 
 
 @dataclass(frozen=True)
@@ -83,13 +100,14 @@ class PairsManifest:
     paths: tuple[Path, ...]
     subjects: tuple[str, ...]
     unlisted: tuple[Path, ...]
+    set_aside: SetAside = field(default_factory=SetAside)
 
     def rows(self, *, group: str = "all") -> list[dict[str, str]]:
         return [{"path": str(p), "subject": s, "group": group} for p, s in zip(self.paths, self.subjects)]
 
 
 def manifest_from_pairs(pairs: str | Path, *, images: str | Path | None = None, image_a: str = "image_a",
-                        image_b: str = "image_b", same: str = "same_person") -> PairsManifest:
+                        image_b: str = "image_b", same: str = "same_person", strict: bool = False) -> PairsManifest:
     """Subjects from a pairs list's same-person structure.
 
     Images joined by a chain of same-person pairs are one subject (connected components),
@@ -97,6 +115,8 @@ def manifest_from_pairs(pairs: str | Path, *, images: str | Path | None = None, 
     pair inside one subject contradicts the list and raises. Only images the pairs mention are
     included (nothing is known about who the others show); they are listed in ``unlisted``.
     ``images``: the folder the names are relative to (default: the pairs file's folder).
+    A row without both image names, with an unreadable same-person mark, or naming an
+    image that is not in the folder is set aside and named (``strict``: an error).
     """
     import pandas as pd
 
@@ -105,12 +125,32 @@ def manifest_from_pairs(pairs: str | Path, *, images: str | Path | None = None, 
     pairs = Path(pairs)
     if not pairs.is_file():
         raise InputFileError(f"{pairs}: no such pairs file")
-    frame = pd.read_csv(pairs, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(pairs, dtype=str, keep_default_na=False)
+    except Exception as error:  # pandas raises many kinds; all mean "cannot read this file"
+        raise InputFileError(f"{pairs}: cannot read as a CSV pairs list ({type(error).__name__}: {error})") from None
     missing = [c for c in (image_a, image_b, same) if c not in frame.columns]
     if missing:
         raise ConfigError(f"pairs: column(s) {missing} not in {pairs.name}; it has {list(frame.columns)}")
     folder = Path(images) if images is not None else pairs.parent
-    mated = mated_values(frame[same])
+    frame[LINE] = np.arange(len(frame)) + 2
+    rows = RowChecks(frame, str(pairs))
+    for column in (image_a, image_b):
+        rows.texts(column, "image name")
+    mated, readable = mated_flags(frame[same])
+    if len(frame) and not readable[rows.keep].any():
+        mated_values(frame[same][rows.keep])  # raises, listing what the column holds
+    rows.set_aside(~readable, RowProblem.UNREADABLE_VALUE,
+                   lambda r: f"{same} {frame[same].iloc[r]!r} is not 1/0 or true/false")
+    absent = {name for name in set(frame[image_a]) | set(frame[image_b]) if not (folder / name).is_file()}
+    named_absent = (frame[image_a].isin(absent) | frame[image_b].isin(absent)).to_numpy()
+    if rows.keep.any() and named_absent[rows.keep].all():
+        raise InputFileError(f"pairs: none of the images named in {pairs.name} is in {folder} "
+                             f"(first: {sorted(absent)[0]}); pass the images folder")
+    rows.set_aside(named_absent, RowProblem.FILE_NOT_FOUND, lambda r: ", ".join(
+        f"{frame[c].iloc[r]} not in {folder}" for c in (image_a, image_b) if frame[c].iloc[r] in absent))
+    set_aside = rows.result(strict)
+    frame, mated = frame[rows.keep], mated[rows.keep]
     names = sorted(set(frame[image_a]) | set(frame[image_b]))
     position = {name: i for i, name in enumerate(names)}
     parent = list(range(len(names)))
@@ -134,14 +174,10 @@ def manifest_from_pairs(pairs: str | Path, *, images: str | Path | None = None, 
     for i, name in enumerate(names):  # names are sorted, so the first seen is the smallest
         first.setdefault(root(i), Path(name).stem)
     paths = tuple(folder / name for name in names)
-    absent = [p for p in paths if not p.is_file()]
-    if absent:
-        raise InputFileError(f"pairs: {len(absent)} image(s) named in {pairs.name} are not in {folder} "
-                             f"(first: {absent[0].name}); pass the images folder")
     mentioned = set(paths)
     unlisted = tuple(sorted(p for p in folder.iterdir() if is_image_path(p) and p not in mentioned)) \
         if folder.is_dir() else ()
-    return PairsManifest(paths, tuple(first[root(i)] for i in range(len(names))), unlisted)
+    return PairsManifest(paths, tuple(first[root(i)] for i in range(len(names))), unlisted, set_aside)
 
 
 

@@ -134,7 +134,8 @@ def comparisons_from_images(manifest: Manifest, enrolments: Sequence[Enrolment],
             f"(all); " + (f"{int((~plan.mated).sum()):,} non-mated pairs sampled uniformly at random (seed {seed}) "
                           f"from {plan.n_nonmated_possible:,}" if plan.sampled
                           else f"all {plan.n_nonmated_possible:,} non-mated pairs"))
-    provenance = Provenance(source=manifest.source, label_sources=manifest.label_sources, notes=(note,))
+    provenance = Provenance(source=manifest.source, label_sources=manifest.label_sources, notes=(note,),
+                            set_aside=manifest.set_aside)
     subject_names, subject_codes = label_codes(manifest.subjects[images])   # people in some pair only
     group_names, codes = [], np.zeros(manifest.labels.shape, np.int64)
     for i in range(len(manifest.attributes)):

@@ -36,6 +36,9 @@ CONVENTIONS = (
     "more often missed than the reference level. Face size enters as log2 of the face height (per doubling).",
     "AP follows the official WIDER FACE evaluation over every box in the files: scores normalised over the run, "
     "IoU with the +1 pixel convention, faces outside a set ignored (not misses), 1,000 thresholds.",
+    "Rows of the pack and lines of the box files that could not be used as they stand are set aside and named "
+    "(file, line, why, what was done); a face box with a negative or zero width or height is not a valid face "
+    "but stays in the AP sets its flags name, as in the official evaluation.",
 )
 
 
@@ -85,6 +88,7 @@ def report_data(audit: DetectionAudit, *, title: str = "") -> dict[str, Any]:
                             "total": audit.false_positives, "images": audit.n_images},
         "regression": {labels: {m.name: model_record(m) for m in models} for labels, models in audit.models.items()},
         "coverage": None,
+        "set_aside": audit.set_aside.to_json(),
     }
     if audit.coverage is not None:
         data["coverage"] = {

@@ -15,6 +15,7 @@ from unseen.audit.recognition.comparisons import ScoreScale
 from unseen.audit.recognition.enrolment import FailureToEnrol
 from unseen.audit.report.json_io import write_report_json
 from unseen.audit.report.tables import write_csv_table
+from unseen.audit.set_aside import SetAside
 from unseen.audit.verification.config import BootstrapUnit, ThresholdPolicy
 from unseen.audit.verification.results import ModelAttributeAudit, OperatingPointResult, VerificationAudit
 
@@ -114,6 +115,7 @@ def report_data(audit: VerificationAudit, *, title: str = "", extra: dict[str, A
             "n_subjects": audit.n_subjects,
             "label_sources": {a: provenance.label_source(a) for a in audit.attributes} if provenance else {},
             "notes": list(audit.notes),
+            "set_aside": provenance.set_aside.to_json() if provenance else SetAside().to_json(),
         },
         "method": {
             "operating_points": list(dict.fromkeys(op.point.name for item in audit.results
