@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from unseen.cli import audit, audit_detection, detect, redact
+from unseen.cli import audit, audit_detection, audit_identification, detect, redact
 from unseen.errors import ExitCode, UnseenError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 detect.register(app)
 redact.register(app)
 audit_detection.register(audit.audit_app)
+audit_identification.register(audit.audit_app)
 audit.register(app)
 
 

@@ -110,23 +110,29 @@ def _interval(events: np.ndarray, trials: np.ndarray, boot_events: np.ndarray | 
     return ci
 
 
-def _holm(boot_events: np.ndarray | None, boot_trials: np.ndarray | None) -> np.ndarray:
-    """Holm-adjusted bootstrap p-values of "the group's rate equals every search's" (NaN for
-    the overall row and untestable groups)."""
-    n = boot_events.shape[1] if boot_events is not None else 0
+MIN_TEST_SEARCHES = 20
+"""A group is tested against the other searches only when both have at least this many."""
+
+
+def _holm(boot_events: np.ndarray | None, boot_trials: np.ndarray | None, trials: np.ndarray) -> np.ndarray:
+    """Holm-adjusted bootstrap p-values of "the group's rate equals that of every other
+    search" (NaN for the overall row and for groups too small to test)."""
+    n = len(trials)
     out = np.full(n, np.nan)
-    if boot_events is None or n < 3:
+    tested = (trials[1:] >= MIN_TEST_SEARCHES) & (trials[0] - trials[1:] >= MIN_TEST_SEARCHES)
+    if boot_events is None or n < 3 or not tested.any():
         return out
     with np.errstate(invalid="ignore", divide="ignore"):
-        rates = boot_events / boot_trials
-        differences = np.log(rates[:, 1:]) - np.log(rates[:, :1])
-    differences = np.where(np.isnan(differences), np.nan, differences)
+        rates = boot_events[:, 1:] / boot_trials[:, 1:]
+        rest = (boot_events[:, :1] - boot_events[:, 1:]) / (boot_trials[:, :1] - boot_trials[:, 1:])
+        differences = np.log(rates) - np.log(rest)
+    differences = np.where(np.isnan(differences), np.nan, differences)[:, tested]
     p = uncertainty.bootstrap_p_value(differences, axis=0)
     valid = np.isfinite(p) & np.any(np.isfinite(differences), axis=0)
     if valid.any():
-        adjusted = np.full(n - 1, np.nan)
+        adjusted = np.full(len(p), np.nan)
         adjusted[valid] = uncertainty.holm_adjust(p[valid])
-        out[1:] = adjusted
+        out[1:][tested] = adjusted
     return out
 
 
@@ -135,7 +141,8 @@ def _p_text(p: float, replicates: int) -> str:
 
 
 def _flags(events: np.ndarray, trials: np.ndarray, people: np.ndarray, p_holm: np.ndarray, *, rate: str,
-           searches: str, error: str, target: float | None, level: float, replicates: int) -> tuple[tuple[str, ...], ...]:
+           searches: str, error: str, plural: str, target: float | None, level: float,
+           replicates: int) -> tuple[tuple[str, ...], ...]:
     """Per row: why its rate cannot be read plainly, if it cannot."""
     flags = []
     for k in range(len(events)):
@@ -146,15 +153,15 @@ def _flags(events: np.ndarray, trials: np.ndarray, people: np.ndarray, p_holm: n
             items.append(f"no {error} seen in {int(trials[k]):,} {searches}: {rate} shown as an upper bound "
                          "(rule of three)")
         elif events[k] < uncertainty.DODDINGTON_ERRORS:
-            items.append(f"only {int(events[k])} {error}{'es' if error.endswith('s') else 's'} (< 30): {rate} "
-                         "uncertain by more than +-30%")
+            items.append(f"only {int(events[k])} {error if events[k] == 1 else plural} (< 30): {rate} uncertain by "
+                         "more than +-30%")
         if target is not None and 0 < trials[k] < uncertainty.trials_needed(rate=target):
             items.append(f"{int(trials[k]):,} {searches}; {rate} {target:g} needs "
                          f"{uncertainty.trials_needed(rate=target):,} for +-30%")
         if 0 < people[k] < TOO_FEW_PEOPLE:
             items.append(f"{int(people[k])} people: too few for a bias figure (fewer than {TOO_FEW_PEOPLE})")
         if np.isfinite(p_holm[k]) and p_holm[k] < 1 - level:
-            items.append(f"{rate} differs from every search's (Holm-adjusted {_p_text(p_holm[k], replicates)})")
+            items.append(f"{rate} differs from the other groups' (Holm-adjusted {_p_text(p_holm[k], replicates)})")
         flags.append(tuple(items))
     return tuple(flags)
 
@@ -166,7 +173,7 @@ def _table(groups: tuple[Group, ...], observed: np.ndarray, trials: np.ndarray, 
     n = trials[0]
     boot_events = getattr(boot, events_name) if boot is not None else None
     boot_trials = getattr(boot, trials_name) if boot is not None else None
-    p_holm = _holm(boot_events, boot_trials)
+    p_holm = _holm(boot_events, boot_trials, n)
     replicates = len(boot_events) if boot_events is not None else 0
     return RateTable(groups=groups, trials=n, events=events,
                      ci=_interval(events, n, boot_events, boot_trials, config.level),
@@ -222,14 +229,14 @@ def _attribute_audit(lists: CandidateLists, data: SearchData, coding: GroupCodin
     people = _people(data, coding)
     target = None if config.fixed else config.target_fpir
 
-    def flag(kind: str, what: str, error: str, rate_target: float | None):
+    def flag(kind: str, what: str, error: str, plural: str, rate_target: float | None):
         def make(events, trials, people, p_holm, *, level, replicates):
-            return _flags(events, trials, people, p_holm, rate=kind, searches=what, error=error, target=rate_target,
-                          level=level, replicates=replicates)
+            return _flags(events, trials, people, p_holm, rate=kind, searches=what, error=error, plural=plural,
+                          target=rate_target, level=level, replicates=replicates)
         return make
 
-    fpir_flags = flag("FPIR", "non-mated searches", "false positive", target)
-    fnir_flags = flag("FNIR", "mated searches", "miss", None)
+    fpir_flags = flag("FPIR", "non-mated searches", "false positive", "false positives", target)
+    fnir_flags = flag("FNIR", "mated searches", "miss", "misses", None)
     has_threshold = not np.isnan(threshold)
 
     def fnir(events: str) -> RateTable:

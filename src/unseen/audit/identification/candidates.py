@@ -152,7 +152,7 @@ class CandidateLists:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per candidate: ``probe_id``, ``rank``, ``candidate_id``, ``score`` (input scale)."""
-        return [{"probe_id": p, "rank": int(r), "candidate_id": c, "score": float(s)}
+        return [{"probe_id": str(p), "rank": int(r), "candidate_id": str(c), "score": float(s)}
                 for p, r, c, s in zip(self.probes.ids[self.search], self.rank, self.gallery.ids[self.candidate],
                                       self.input_scores())]
 
