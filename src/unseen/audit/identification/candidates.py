@@ -220,7 +220,7 @@ def _indices(values: np.ndarray, samples: Samples, what: str, path: Path) -> np.
     unknown = index == NO_SAMPLE
     if unknown.any():
         raise InputFileError(f"--candidates {path.name}: {int(unknown.sum())} row(s) name a {what} id that is not in "
-                             f"the {samples.role} table {samples.source or ''} (first: {values[unknown][0]!r})")
+                             f"the {samples.role} table {samples.source or ''} (first: {str(values[unknown][0])!r})")
     return index
 
 
@@ -259,16 +259,19 @@ def read_candidates(path: str | Path, *, probes: Samples, gallery: Samples,
 
 
 def write_candidates(path: str | Path, lists: CandidateLists) -> Path:
-    """Write the lists as CSV (or Parquet by the suffix) in the layout `read_candidates` reads;
-    scores in the model's own scale (distances as distances)."""
+    """Write the lists as CSV (or Parquet by the suffix) in the layout `read_candidates` reads:
+    ``probe_id, rank, candidate_id`` and ``score``, or ``distance`` for a distance model (so
+    reading it back needs no scale)."""
     path = Path(path)
-    columns = ("probe_id", "rank", "candidate_id", "score")
+    score = "distance" if lists.scale is ScoreScale.DISTANCE else "score"
+    rows = [{**row, score: row.pop("score")} for row in lists.rows()]
+    columns = ("probe_id", "rank", "candidate_id", score)
     if path.suffix.lower() in (".parquet", ".pq"):
         import pandas as pd
 
-        frame = pd.DataFrame(lists.rows(), columns=list(columns))
+        frame = pd.DataFrame(rows, columns=list(columns))
         return write_atomic(path, lambda temporary: frame.to_parquet(temporary, index=False))
-    return write_csv_table(path, lists.rows(), columns=columns)
+    return write_csv_table(path, rows, columns=columns)
 
 
 def write_samples(path: str | Path, samples: Samples) -> Path:

@@ -40,7 +40,7 @@ class Samples:
             raise ConfigError(f"{self.role}: expected one subject per id, got {subjects.shape} for {ids.shape}")
         values, counts = np.unique(ids, return_counts=True)
         if np.any(counts > 1):
-            raise InputFileError(f"{self.role} ({self.source or 'given in code'}): id {values[counts > 1][0]!r} "
+            raise InputFileError(f"{self.role} ({self.source or 'given in code'}): id {str(values[counts > 1][0])!r} "
                                  f"is listed {int(counts.max())} times; each sample needs its own id")
         if np.any(np.char.str_len(subjects) == 0):
             raise InputFileError(f"{self.role} ({self.source or 'given in code'}): "
