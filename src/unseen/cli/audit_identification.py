@@ -74,8 +74,9 @@ def identification(
                                                         "is never its own candidate)."),
     group: list[str] = typer.Option(..., "--group", help="Label column of both tables; repeat per attribute."),
     cross: list[str] = typer.Option([], "--cross", help="Also audit an intersection, e.g. 'race x gender'."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="A fixed threshold in the scores' own scale "
-                                                                        "(default: the one giving FPIR --target-fpir)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold",
+                                              help="A fixed threshold in the scores' own scale (default: the one "
+                                                   "giving FPIR --target-fpir)."),
     target_fpir: Optional[float] = typer.Option(None, "--target-fpir", help="FPIR the threshold is set for "
                                                                             "(default 0.003, NIST's)."),
     rank: Optional[int] = typer.Option(None, "--rank", help="R: list length searched for (--model; default 50), or "
@@ -190,9 +191,9 @@ def _from_candidates(candidates: Path, probes: Path, gallery: Path, *, group, so
     return (audit_identification(lists, config=config, attributes=attributes, progress=progress),), (lists,)
 
 
-def _from_images(probes: Path, gallery: Path, *, group, label_source, path_column, subject_column, one_per_person, images,
-                 models, faces, detector, detection_side, templates, backend, block_mib, rank, config, attributes,
-                 progress):
+def _from_images(probes: Path, gallery: Path, *, group, label_source, path_column, subject_column, one_per_person,
+                 images, models, faces, detector, detection_side, templates, backend, block_mib, rank, config,
+                 attributes, progress):
     from unseen.audit.identification.images import SearchImagesConfig, audit_search_images
     from unseen.audit.identification.search import DEFAULT_RANK, SearchConfig
     from unseen.audit.recognition.enrolment import EnrolConfig

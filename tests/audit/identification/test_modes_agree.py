@@ -1,7 +1,6 @@
 """The hand-worked case (`cases`) in both modes: a vendor's lists, and unseen's own search over
 the photos; then the search's lists written out and audited as a vendor's. Same figures."""
 
-import json
 
 import pytest
 

@@ -89,7 +89,8 @@ def search_data(lists: CandidateLists) -> SearchData:
     listed, starts = np.unique(lists.search, return_index=True)
     return SearchData(n_subjects=len(names), subject_names=names, probe_subject=probe_subject,
                       gallery_subject=gallery_subject, mated=mated, row_search=lists.search,
-                      row_candidate=lists.candidate, row_subject=row_subject, row_score=lists.score, before_mate=before_mate,
+                      row_candidate=lists.candidate, row_subject=row_subject, row_score=lists.score,
+                      before_mate=before_mate,
                       mate_listed=mate_listed, mate_score=mate_score, starts=starts, listed=listed,
                       lengths=lists.lengths, max_rank=lists.max_rank)
 

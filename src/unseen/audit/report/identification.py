@@ -77,7 +77,8 @@ def _row_record(audit: IdentificationAudit, item: AttributeAudit, k: int) -> dic
         "fnir_rank1_no_threshold": _value(item.fnir_rank1, k), "fnir_rank1_no_threshold_ci": _ci(item.fnir_rank1, k),
         "fnir_rank1_at_threshold": _value(item.fnir_rank1_at, k),
         "fnir_rank1_at_threshold_ci": _ci(item.fnir_rank1_at, k),
-        "fnir_rank_r_no_threshold": _value(item.fnir_rank_r, k), "fnir_rank_r_no_threshold_ci": _ci(item.fnir_rank_r, k),
+        "fnir_rank_r_no_threshold": _value(item.fnir_rank_r, k),
+        "fnir_rank_r_no_threshold_ci": _ci(item.fnir_rank_r, k),
         "fnir_rank_r_at_threshold": _value(item.fnir_rank_r_at, k),
         "fnir_rank_r_at_threshold_ci": _ci(item.fnir_rank_r_at, k),
         "misses_rank1": int(item.fnir_rank1.events[k]),
@@ -124,7 +125,8 @@ def _threshold_record(audit: IdentificationAudit) -> dict[str, Any]:
     config = audit.config
     return {"threshold": audit.threshold_input if audit.has_threshold else None,
             "threshold_policy": config.policy.value, "target_fpir": None if config.fixed else config.target_fpir,
-            "threshold_ci": audit.threshold_ci, "threshold_similarity": audit.threshold if audit.has_threshold else None,
+            "threshold_ci": audit.threshold_ci,
+            "threshold_similarity": audit.threshold if audit.has_threshold else None,
             "scale": _scale_text(audit.scale), "rank": audit.rank}
 
 
@@ -356,7 +358,8 @@ def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
             "text is the row's share). Red: more than that group's share of the gallery; blue: fewer."))
     if np.any(np.isfinite(item.threshold_shift[1:])):
         figures.append(_Figure("Threshold shift per group", Markup(plots.signed_bars_svg(
-            labels=list(item.groups), values=item.threshold_shift[1:], xlabel="own threshold minus global (similarity)")),
+            labels=list(item.groups), values=item.threshold_shift[1:],
+            xlabel="own threshold minus global (similarity)")),
             "How far each group's threshold would have to move for its own searches to reach the same FPIR; to the "
             "right: the group needs a stricter threshold."))
     return [f for f in figures if f is not None]
