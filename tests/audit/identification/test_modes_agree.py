@@ -96,3 +96,18 @@ def test_both_modes_set_the_same_target_fpir_threshold(tmp_path):
     assert vendor.threshold_input == pytest.approx(5 * 3 ** 0.5)
     assert searched.threshold_input == pytest.approx(vendor.threshold_input, rel=1e-6)
     assert vendor.attribute().fpir.rate.tolist() == pytest.approx([1 / 3, 1.0, 0.0])
+
+
+def test_the_images_mode_reports_each_stage_through_the_progress_interface(tmp_path):
+    from unseen.progress import Recorded
+
+    paths = cases.write_tables(tmp_path)
+    progress = Recorded()
+    probes = read_manifest(paths["probes-photos"], groups=("race",))
+    gallery = read_manifest(paths["gallery-photos"], groups=("race",))
+    audit_search_images(probes, gallery, models=["fake"], config=FIXED, progress=progress,
+                        images=SearchImagesConfig(enrol=EnrolConfig(faces="whole-image"),
+                                                  search=SearchConfig(rank=cases.RANK)),
+                        build_embedder=lambda name: FakeEmbedder(), build_detector=lambda name: FakeDetector())
+    assert progress.stages == ["enrolling", "searching (faiss)", "fake: bootstrap"]
+    assert progress.done == FIXED.n_bootstrap

@@ -122,11 +122,10 @@ def _holm(boot_events: np.ndarray | None, boot_trials: np.ndarray | None, trials
     tested = (trials[1:] >= MIN_TEST_SEARCHES) & (trials[0] - trials[1:] >= MIN_TEST_SEARCHES)
     if boot_events is None or n < 3 or not tested.any():
         return out
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # rates, not log ratios: a group with no error is testable
         rates = boot_events[:, 1:] / boot_trials[:, 1:]
         rest = (boot_events[:, :1] - boot_events[:, 1:]) / (boot_trials[:, :1] - boot_trials[:, 1:])
-        differences = np.log(rates) - np.log(rest)
-    differences = np.where(np.isnan(differences), np.nan, differences)[:, tested]
+    differences = (rates - rest)[:, tested]
     p = uncertainty.bootstrap_p_value(differences, axis=0)
     valid = np.isfinite(p) & np.any(np.isfinite(differences), axis=0)
     if valid.any():

@@ -261,23 +261,24 @@ class _Figure:
     caption: str
 
 
-def _lines_svg(*, x: np.ndarray, lines: Sequence[tuple[str, np.ndarray, np.ndarray]], xlabel: str, ylabel: str,
-               log_x: bool, marks: Sequence[tuple[str, float]] = ()) -> str:
-    """One line per group with a band for its interval; zero rates cannot sit on a log axis,
-    so the y axis is linear."""
+def _lines_svg(*, x: np.ndarray, lines: Sequence[tuple[int, str, np.ndarray, np.ndarray]], xlabel: str, ylabel: str,
+               log_x: bool, marks: Sequence[tuple[int, float]] = ()) -> str:
+    """One line per group (``(colour index, label, values, interval)``) with a band for its
+    interval, and dotted vertical ``marks`` in a group's colour; zero rates cannot sit on a log
+    axis, so the y axis is linear."""
     from matplotlib.figure import Figure
 
     from unseen.audit.report.plots import LINESTYLES, colour, svg_from_figure
 
     figure = Figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
     axes = figure.add_subplot()
-    for i, (label, values, ci) in enumerate(lines):
-        axes.plot(x, values, color=colour(i), linestyle=LINESTYLES[i % len(LINESTYLES)], marker="o", markersize=3,
-                  label=label)
+    for index, label, values, ci in lines:
+        axes.plot(x, values, color=colour(index), linestyle=LINESTYLES[index % len(LINESTYLES)], marker="o",
+                  markersize=3, label=label)
         if np.any(np.isfinite(ci)):
-            axes.fill_between(x, ci[:, 0], ci[:, 1], color=colour(i), alpha=0.12, linewidth=0)
-    for i, (label, value) in enumerate(marks):
-        axes.axvline(value, color=colour(i), linewidth=0.8, linestyle=":")
+            axes.fill_between(x, ci[:, 0], ci[:, 1], color=colour(index), alpha=0.12, linewidth=0)
+    for index, value in marks:
+        axes.axvline(value, color=colour(index), linewidth=0.8, linestyle=":")
     if log_x:
         axes.set_xscale("log")
     axes.set_xlabel(xlabel)
@@ -326,7 +327,7 @@ def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
                                                         is not None else ".")))
     curve = item.gallery_size
     if curve is not None and len(curve.sizes) > 1:
-        lines = [(name, curve.fpir[k], curve.ci[k]) for k, name in enumerate(curve.names)]
+        lines = [(k, name, curve.fpir[k], curve.ci[k]) for k, name in enumerate(curve.names)]
         figures.append(_Figure("FPIR against gallery size", Markup(_lines_svg(
             x=curve.sizes, lines=lines, xlabel="people in the gallery (log scale)", ylabel="FPIR at the threshold",
             log_x=True)),
@@ -336,13 +337,14 @@ def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
                "bounds." if curve.incomplete else "")))
     make_up = item.make_up
     if make_up is not None:
-        lines = [(name, make_up.fpir[k], make_up.ci[k]) for k, name in enumerate(make_up.names)
-                 if np.any(np.isfinite(make_up.fpir[k]))]
+        shown = [k for k in range(len(make_up.names)) if np.any(np.isfinite(make_up.fpir[k]))]
+        lines = [(k + 1, make_up.names[k], make_up.fpir[k], make_up.ci[k]) for k in shown]
         figures.append(_Figure("FPIR against the share of the probe's own group in the gallery", Markup(_lines_svg(
             x=make_up.shares, lines=lines, xlabel=f"share of the probe's own group among {make_up.size} gallery "
-                                                  "people", ylabel="FPIR at the threshold", log_x=False)),
+                                                  "people", ylabel="FPIR at the threshold", log_x=False,
+            marks=[(k + 1, make_up.actual_share[k]) for k in shown])),
             f"Galleries of {make_up.size} people with the probe's own group making up each share ({make_up.draws} "
-            "random galleries per point)."))
+            "random galleries per point); dotted: each group's share of the whole gallery."))
     sources = item.sources
     if sources.counts.sum() > 0 and len(sources.names) > 1:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -352,7 +354,7 @@ def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
         display = np.where(np.isfinite(over), over, np.where(np.isfinite(sources.share), -3.0, np.nan))
         figures.append(_Figure("Where the false candidates come from", Markup(plots.heatmap_svg(
             matrix=display, row_labels=list(sources.names), column_labels=list(sources.names), cell_text=text,
-            colorbar_label="log2(share of false candidates / share of gallery)", row_title="probe group",
+            colorbar_label="log2(share / gallery share)", row_title="probe group",
             column_title="candidate's group", limit=3.0)),
             "Each row: the false candidates returned for that group's probes, by the candidate's group (the cell "
             "text is the row's share). Red: more than that group's share of the gallery; blue: fewer."))
