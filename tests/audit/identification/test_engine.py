@@ -1,6 +1,7 @@
-"""The engine weighs people: a person drawn w times in a bootstrap replicate must count exactly
-as if the data held w copies of them (searched w times, listed w times). Checked against the
-plain audit of tables where people are really left out or copied."""
+"""The engine weighs people: a person given w copies must count exactly as if the data held w
+copies of them (searched w times, listed w times). Checked against the plain audit of tables
+where people are really left out or copied; and the audit's bootstrap, which draws the
+people searched and keeps the gallery, brackets what it observed."""
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def weighted_totals(lists, weights_by_subject, *, fixed, target):
     weights = np.array([[weights_by_subject[name] for name in data.subject_names]], float)
     names, codes = label_codes(np.r_[lists.probes.labels[:, 0], lists.gallery.labels[:, 0]])
     coding = GroupCoding.of("group", names, codes[:len(lists.probes)], codes[len(lists.probes):], data)
-    out = outcomes(data, weights, rank=3, fixed_threshold=fixed, target=target)
+    out = outcomes(data, weights, rank=3, fixed_threshold=fixed, target=target, gallery_copies=weights)
     return out.threshold[0], GroupTotals.of(out, data, coding)
 
 
@@ -89,3 +90,20 @@ def test_unit_weights_are_the_observed_data():
                                                                     n_bootstrap=0, gallery_sizes=0))
     assert totals.false_positives[0].tolist() == audit.attribute().fpir.events.tolist()
     assert int(totals.nonmated[0][0]) == 10 and int(totals.mated[0][0]) == 15   # p20-p29 are not in the gallery
+
+
+def test_bootstrap_intervals_bracket_the_observed_rates_even_at_a_loose_threshold():
+    """Drawing gallery people with replacement would shrink the gallery (about 63% distinct) and
+    pull every FPIR interval below the observed rate; the audit keeps the gallery."""
+    from tests.audit.identification.test_audit import synthetic
+
+    lists = synthetic(n_gallery=300, n_probes=1000, mated=40, seed=4)
+    loose = float(np.quantile(lists.score[lists.rank == 2], 0.5))   # many searches with one or two look-alikes
+    audit = audit_identification(lists, config=IdentificationConfig(policy="fixed", threshold=loose,
+                                                                    n_bootstrap=300, gallery_sizes=0))
+    item = audit.attribute()
+    assert 0.5 < item.fpir.rate[0] < 0.7         # (with the gallery drawn too: 0.586 observed, [0.509, 0.573])
+    for table in (item.fpir, item.fnir_rank1, item.fnir_rank1_at):
+        for k in range(len(table)):
+            if table.trials[k]:
+                assert table.ci[k, 0] <= table.rate[k] <= table.ci[k, 1], (table.names[k], table.rate[k], table.ci[k])

@@ -11,7 +11,8 @@ default) return a candidate at or above it, or given. Then per probe group g
 
 each group's own threshold for the same FPIR (its shift), which groups the false candidates
 come from, FPIR against the gallery's size and make-up, and subject-level bootstrap
-intervals in which the threshold is set again in every replicate.
+intervals (the people searched drawn again, the gallery as it is) in which the threshold is
+set again in every replicate.
 
 A probe whose subject has no other sample in the gallery is a non-mated search; a probe
 that returned an empty list (e.g. no face found in it) is still a search: it finds no mate
@@ -53,16 +54,13 @@ def _coding(lists: CandidateLists, data: SearchData, attribute: str) -> tuple[Gr
     return GroupCoding.of(attribute, names, probe_code, gallery_code, data), gallery_code
 
 
-def _strata(lists: CandidateLists, data: SearchData, attributes: Sequence[str]) -> np.ndarray:
-    """A stratum per person: searched or only in the gallery, and their labels of every attribute."""
-    strata = np.full(data.n_subjects, "", dtype=object)
-    for table, subjects, role in ((lists.gallery, data.gallery_subject, "gallery"),
-                                  (lists.probes, data.probe_subject, "probe")):
-        joined = np.array([role] * len(table), dtype=object)
-        for attribute in attributes:
-            joined = joined + "|" + table.group_labels(attribute).astype(object)
-        strata[subjects[::-1]] = joined[::-1]  # the first sample of each person; probes win
-    return strata.astype(str)
+def _strata(lists: CandidateLists, data: SearchData, attributes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The people searched (subject codes) and a stratum for each: their labels of every attribute."""
+    searched, first = np.unique(data.probe_subject, return_index=True)
+    joined = np.full(len(lists.probes), "", dtype=object)
+    for attribute in attributes:
+        joined = joined + "|" + lists.probes.group_labels(attribute).astype(object)
+    return searched, joined[first].astype(str)
 
 
 # -- counting ---------------------------------------------------------------------------------
@@ -79,14 +77,19 @@ def _run(data: SearchData, weights: np.ndarray, codings: Sequence[GroupCoding], 
 def _bootstrap(lists: CandidateLists, data: SearchData, codings: Sequence[GroupCoding], attributes: Sequence[str],
                rank: int, fixed: float | None, config: IdentificationConfig,
                progress: Progress) -> tuple[np.ndarray, list[GroupTotals]]:
-    """Thresholds ``(n_bootstrap,)`` and per attribute the totals of every replicate."""
-    bootstrap = uncertainty.ClusterBootstrap(strata=_strata(lists, data, attributes))
+    """Thresholds ``(n_bootstrap,)`` and per attribute the totals of every replicate: the
+    people searched drawn with replacement within their groups, the gallery as it is (see
+    `unseen.audit.identification.engine`)."""
+    searched, strata = _strata(lists, data, attributes)
+    bootstrap = uncertainty.ClusterBootstrap(strata=strata)
     size = int(max(1, min(64, BLOCK_VALUES // max(len(data.row_search) + data.n_searches, 1))))
     rng = np.random.default_rng(config.seed)
     thresholds, blocks = [], [[] for _ in codings]
     progress.start(config.n_bootstrap, unit="replicates", description=f"{lists.system}: bootstrap")
     for counts in bootstrap.chunks(rng=rng, n_replicates=config.n_bootstrap, chunk_size=size):
-        out, totals = _run(data, counts, codings, rank, fixed, config)
+        weights = np.zeros((len(counts), data.n_subjects))
+        weights[:, searched] = counts
+        out, totals = _run(data, weights, codings, rank, fixed, config)
         thresholds.append(out.threshold)
         for block, total in zip(blocks, totals):
             block.append(total)
@@ -294,6 +297,11 @@ def _caveats(lists: CandidateLists, data: SearchData, audits: Sequence[Attribute
     if not data.mated.any():
         caveats.append("No probe has a mate in the gallery: only false positives (FPIR) are measured here; nothing "
                        "is said about failing to find a person who is in the gallery (FNIR).")
+        if np.all(np.bincount(data.gallery_subject) == 1):
+            caveats.append("Each photo is taken to be a different person, as the tables say: where one person appears "
+                           "in two photos (datasets have such duplicates), a search finds them and counts as a false "
+                           "positive, so FPIR can only be too high on that account; at a very low FPIR such "
+                           "near-copies can be what sets the threshold.")
     if not data.nonmated.any():
         caveats.append("Every probe has a mate in the gallery: false positives of people not in the gallery (FPIR) "
                        "cannot be measured here.")

@@ -1,20 +1,25 @@
-"""What every search returned, under any weighting of the people in the audit.
+"""What every search returned, under any weighting of the people searched and enrolled.
 
-The observed data weighs every person once. A subject-level bootstrap replicate draws
-people with replacement: a person drawn twice has their searches counted twice and their
-gallery samples listed twice, a person not drawn has neither. From the candidate lists
-alone, for weights ``w`` (one per person) and a threshold ``t``:
+The observed data weighs every person once. A weighting gives each person a number of
+copies of their searches (``search_weights``) and of their gallery samples
+(``gallery_copies``). From the candidate lists alone, for a threshold ``t``:
 
-- a non-mated search's best candidate is its best listed candidate whose person was drawn;
-  it is a *false positive* when that scores ``>= t``;
+- a non-mated search's best candidate is its best listed candidate with a copy left; it is
+  a *false positive* when that scores ``>= t``;
 - a mated search's mate stands at rank ``1 + (copies of the non-mate candidates listed
   above it)``; it is *missed at rank r* when that exceeds ``r``, or when the mate is not in
   the list at all, and *missed at the threshold* when it also scores ``< t``.
 
-Candidates the list does not hold (below rank R) cannot come back in a replicate: a mate
-beyond the list stays missed, and a non-mated search whose listed candidates were all left
-out returns nothing. With weight 1 everywhere these are exactly the observed figures, so one
-path computes both.
+Candidates the list does not hold (below rank R) cannot come back: a mate beyond the list
+stays missed, and a non-mated search whose listed candidates were all left out returns
+nothing. With weight 1 everywhere these are exactly the observed figures, so one path
+computes both.
+
+The audit's bootstrap draws the people searched and keeps the gallery as it is
+(``gallery_copies=None``): drawing gallery people with replacement leaves about 63% of them
+distinct, a smaller gallery, and FPIR falls with the gallery's size, so such intervals would
+sit below the observed rate. The gallery is the system's own; the sample in question is the
+people searched.
 """
 
 from __future__ import annotations
@@ -155,14 +160,22 @@ class Outcomes:
     best: np.ndarray
 
 
-def outcomes(data: SearchData, subject_weights: np.ndarray, *, rank: int, fixed_threshold: float | None,
-             target: float) -> Outcomes:
-    """Everything the figures count, for ``subject_weights`` ``(B, n_subjects)``; the threshold
-    is ``fixed_threshold`` (similarity scale) or set for ``target`` FPIR in every replicate."""
-    w = np.asarray(subject_weights, np.float64)
-    copies = w[:, data.row_subject]
+def outcomes(data: SearchData, search_weights: np.ndarray, *, rank: int, fixed_threshold: float | None,
+             target: float, gallery_copies: np.ndarray | None = None) -> Outcomes:
+    """Everything the figures count. ``search_weights`` ``(B, n_subjects)``: copies of each
+    person's searches; ``gallery_copies`` (same shape): copies of each person's gallery
+    samples (None: one each, the gallery as it is). The threshold is ``fixed_threshold``
+    (similarity scale) or set for ``target`` FPIR in every replicate."""
+    w = np.asarray(search_weights, np.float64)
     weight = w[:, data.probe_subject]
-    best = best_listed(data, copies)
+    if gallery_copies is None:
+        copies = np.ones((1, len(data.row_subject)))
+        best = np.broadcast_to(best_listed(data, copies), (len(w), data.n_searches))
+        above = np.broadcast_to(copies_above_mate(data, copies), (len(w), data.n_searches))
+    else:
+        copies = np.asarray(gallery_copies, np.float64)[:, data.row_subject]
+        best = best_listed(data, copies)
+        above = copies_above_mate(data, copies)
     if fixed_threshold is not None:
         threshold = np.full(len(w), float(fixed_threshold))
     else:
@@ -170,7 +183,6 @@ def outcomes(data: SearchData, subject_weights: np.ndarray, *, rank: int, fixed_
     defined = ~np.isnan(threshold)
     t = np.where(defined, threshold, np.inf)[:, None]
     false_positive = data.nonmated[None, :] & (best >= t)
-    above = copies_above_mate(data, copies)
     listed = data.mated & data.mate_listed
     found_rank1 = listed[None, :] & (above == 0)
     found_rank_r = listed[None, :] & (1 + above <= rank)

@@ -40,9 +40,10 @@ CONVENTIONS = (
     "Groups are the probe's. A group's threshold shift is the threshold at which its searches alone reach the "
     "target FPIR (with a fixed threshold: the FPIR every search reaches there), minus the global one, on the "
     "similarity scale (positive: the group needs a stricter threshold).",
-    "Intervals: percentile bootstrap drawing people (probe and gallery subjects) with replacement within groups; a "
-    "person drawn twice is searched twice and listed twice. Where no error was seen the interval is [0, "
-    "rule-of-three bound] on the number of searches.",
+    "Intervals: percentile bootstrap drawing the people searched (all their searches) with replacement within "
+    "groups, the gallery held as it is (drawing gallery people with replacement would leave about 63% of them "
+    "distinct: a smaller gallery, and a lower FPIR). Where no error was seen the interval is [0, rule-of-three "
+    "bound] on the number of searches.",
     "Gallery size and make-up: smaller galleries of whole people drawn at random from the gallery, the threshold "
     "held fixed; only non-mated searches. Their intervals resample the people searched, the galleries held fixed.",
     "The search only ever ran over the gallery given: unseen audits search systems on labelled audit data and "
