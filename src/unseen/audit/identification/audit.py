@@ -117,12 +117,18 @@ MIN_TEST_SEARCHES = 20
 """A group is tested against the other searches only when both have at least this many."""
 
 
-def _holm(boot_events: np.ndarray | None, boot_trials: np.ndarray | None, trials: np.ndarray) -> np.ndarray:
+def _varies(events: np.ndarray, trials: np.ndarray) -> np.ndarray:
+    return (trials >= MIN_TEST_SEARCHES) & (events > 0) & (events < trials)
+
+
+def _holm(boot_events: np.ndarray | None, boot_trials: np.ndarray | None, events: np.ndarray,
+          trials: np.ndarray) -> np.ndarray:
     """Holm-adjusted bootstrap p-values of "the group's rate equals that of every other
-    search" (NaN for the overall row and for groups too small to test)."""
+    search" (NaN for the overall row and for groups not tested: too few searches, or no error
+    or only errors on either side, which a bootstrap cannot vary; their intervals say it)."""
     n = len(trials)
     out = np.full(n, np.nan)
-    tested = (trials[1:] >= MIN_TEST_SEARCHES) & (trials[0] - trials[1:] >= MIN_TEST_SEARCHES)
+    tested = _varies(events[1:], trials[1:]) & _varies(events[0] - events[1:], trials[0] - trials[1:])
     if boot_events is None or n < 3 or not tested.any():
         return out
     with np.errstate(invalid="ignore", divide="ignore"):  # rates, not log ratios: a group with no error is testable
@@ -175,7 +181,7 @@ def _table(groups: tuple[Group, ...], observed: np.ndarray, trials: np.ndarray, 
     n = trials[0]
     boot_events = getattr(boot, events_name) if boot is not None else None
     boot_trials = getattr(boot, trials_name) if boot is not None else None
-    p_holm = _holm(boot_events, boot_trials, n)
+    p_holm = _holm(boot_events, boot_trials, events, n)
     replicates = len(boot_events) if boot_events is not None else 0
     return RateTable(groups=groups, trials=n, events=events,
                      ci=_interval(events, n, boot_events, boot_trials, config.level),

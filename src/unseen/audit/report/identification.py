@@ -44,6 +44,9 @@ CONVENTIONS = (
     "groups, the gallery held as it is (drawing gallery people with replacement would leave about 63% of them "
     "distinct: a smaller gallery, and a lower FPIR). Where no error was seen the interval is [0, rule-of-three "
     "bound] on the number of searches.",
+    "Each group is tested against the other groups' searches (bootstrap, Holm's correction over the groups); a "
+    "group with no error or only errors, or under 20 searches, is not tested (its interval or bound says what "
+    "the data allow).",
     "Gallery size and make-up: smaller galleries of whole people drawn at random from the gallery, the threshold "
     "held fixed; only non-mated searches. Their intervals resample the people searched, the galleries held fixed.",
     "The search only ever ran over the gallery given: unseen audits search systems on labelled audit data and "
