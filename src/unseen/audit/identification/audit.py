@@ -233,7 +233,7 @@ def _attribute_audit(lists: CandidateLists, data: SearchData, coding: GroupCodin
                      out: Outcomes, observed: GroupTotals, boot: GroupTotals | None, threshold: float,
                      config: IdentificationConfig) -> AttributeAudit:
     attribute = coding.attribute
-    groups = (Group(), *(Group(attribute=attribute, label=name, name=name) for name in coding.names))
+    groups = (Group(name=coding.overall), *(Group(attribute=attribute, label=name, name=name) for name in coding.names))
     people = _people(data, coding)
     target = None if config.fixed else config.target_fpir
 

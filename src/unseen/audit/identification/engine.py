@@ -31,6 +31,7 @@ from scipy import sparse
 
 from unseen.audit.identification.candidates import NO_SAMPLE, CandidateLists
 from unseen.audit.stats.counts import SortedScores, target_thresholds
+from unseen.audit.stats.rates import EVERYONE
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,11 @@ def outcomes(data: SearchData, search_weights: np.ndarray, *, rank: int, fixed_t
 class GroupCoding:
     """One attribute's groups: probe codes ``(n_searches,)`` and candidate codes ``(rows,)``
     into ``names`` (-1: no label); column 0 of ``members`` is every search."""
+
+    @property
+    def overall(self) -> str:
+        """The name of the row of every search: 'all', unless a group is called that."""
+        return EVERYONE if EVERYONE not in self.names else "every search"
 
     attribute: str
     names: tuple[str, ...]

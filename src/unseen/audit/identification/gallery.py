@@ -116,7 +116,7 @@ def gallery_size_curve(data: SearchData, coding: GroupCoding, threshold: float, 
         draws = 1 if size >= len(people) else config.gallery_draws
         kept = _kept(data.n_subjects, [_pick(people, int(size), rng) for _ in range(draws)])
         fpir[:, k], ci[:, k] = bootstrap.estimate(false_positive_share(data, kept, threshold), rows)
-    return GalleryCurve(names=("all", *coding.names), sizes=sizes, fpir=fpir, ci=ci, draws=config.gallery_draws,
+    return GalleryCurve(names=(coding.overall, *coding.names), sizes=sizes, fpir=fpir, ci=ci, draws=config.gallery_draws,
                         incomplete=incomplete_searches(data, threshold))
 
 
