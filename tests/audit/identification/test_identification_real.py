@@ -87,6 +87,7 @@ def test_utkface_false_positive_audit(utkface):
     assert item.sources.counts.sum() >= item.fpir.events[0]             # every false positive has a candidate
     assert len(audit.attribute("race x gender").groups) == 8
     assert any("too small for a bias figure" in c for c in audit.caveats)
+    assert any("Each photo is taken to be a different person" in c for c in audit.caveats)
 
 
 def test_utkface_search_lists_audited_as_a_vendors_give_the_same_figures(utkface):

@@ -54,7 +54,7 @@ def test_html_page_is_offline_and_its_summary_can_be_quoted(audits, tmp_path):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page) and "<script" not in page
     summary = page[page.index("What this shows"):page.index("</section>")]
     assert "returned at least one false candidate" in summary and "highest for B probes" in summary
-    assert "As the gallery grew from 10 to 400 people" in summary
+    assert "As the gallery grew from 10 to 400 people" in summary and "returned a false candidate rose" in summary
     assert "were themselves B" in summary
 
 

@@ -131,7 +131,7 @@ def _holm(boot_events: np.ndarray | None, boot_trials: np.ndarray | None, events
     tested = _varies(events[1:], trials[1:]) & _varies(events[0] - events[1:], trials[0] - trials[1:])
     if boot_events is None or n < 3 or not tested.any():
         return out
-    with np.errstate(invalid="ignore", divide="ignore"):  # rates, not log ratios: a group with no error is testable
+    with np.errstate(invalid="ignore", divide="ignore"):  # differences of rates stay finite where logs would not
         rates = boot_events[:, 1:] / boot_trials[:, 1:]
         rest = (boot_events[:, :1] - boot_events[:, 1:]) / (boot_trials[:, :1] - boot_trials[:, 1:])
     differences = (rates - rest)[:, tested]
@@ -303,7 +303,7 @@ def _caveats(lists: CandidateLists, data: SearchData, audits: Sequence[Attribute
     if not data.mated.any():
         caveats.append("No probe has a mate in the gallery: only false positives (FPIR) are measured here; nothing "
                        "is said about failing to find a person who is in the gallery (FNIR).")
-        if np.all(np.bincount(data.gallery_subject) == 1):
+        if np.all(np.bincount(data.gallery_subject)[data.gallery_subjects] == 1):
             caveats.append("Each photo is taken to be a different person, as the tables say: where one person appears "
                            "in two photos (datasets have such duplicates), a search finds them and counts as a false "
                            "positive, so FPIR can only be too high on that account; at a very low FPIR such "

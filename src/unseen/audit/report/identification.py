@@ -407,9 +407,9 @@ def _gallery_sentence(item: AttributeAudit) -> str | None:
         return None
     highest = 1 + int(np.nanargmax(curve.fpir[1:, -1])) if len(curve.names) > 1 else 0
     return (f"As the gallery grew from {curve.sizes[0]:,} to {curve.sizes[-1]:,} people, at the same threshold, the "
-            f"share of false candidates rose from {curve.fpir[0, 0]:.2%} to {curve.fpir[0, -1]:.2%} of searches "
-            f"overall, and for {curve.names[highest]} probes from {curve.fpir[highest, 0]:.2%} to "
-            f"{curve.fpir[highest, -1]:.2%}. Police galleries hold millions of people.")
+            f"share of these searches that returned a false candidate rose from {curve.fpir[0, 0]:.2%} to "
+            f"{curve.fpir[0, -1]:.2%} overall, and for {curve.names[highest]} probes from "
+            f"{curve.fpir[highest, 0]:.2%} to {curve.fpir[highest, -1]:.2%}. Police galleries hold millions of people.")
 
 
 def _sources_sentence(item: AttributeAudit) -> str | None:
