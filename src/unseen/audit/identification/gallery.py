@@ -116,8 +116,8 @@ def gallery_size_curve(data: SearchData, coding: GroupCoding, threshold: float, 
         draws = 1 if size >= len(people) else config.gallery_draws
         kept = _kept(data.n_subjects, [_pick(people, int(size), rng) for _ in range(draws)])
         fpir[:, k], ci[:, k] = bootstrap.estimate(false_positive_share(data, kept, threshold), rows)
-    return GalleryCurve(names=(coding.overall, *coding.names), sizes=sizes, fpir=fpir, ci=ci, draws=config.gallery_draws,
-                        incomplete=incomplete_searches(data, threshold))
+    return GalleryCurve(names=(coding.overall, *coding.names), sizes=sizes, fpir=fpir, ci=ci,
+                        draws=config.gallery_draws, incomplete=incomplete_searches(data, threshold))
 
 
 def gallery_people_codes(data: SearchData, gallery_code: np.ndarray) -> np.ndarray:
