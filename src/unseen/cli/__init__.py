@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from unseen.cli import audit, audit_detection, detect, redact, serve
+from unseen.cli import audit, audit_detection, audit_identification, detect, redact, serve
 from unseen.errors import ExitCode, UnseenError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ detect.register(app)
 redact.register(app)
 serve.register(app)
 audit_detection.register(audit.audit_app)
+audit_identification.register(audit.audit_app)
 audit.register(app)
 
 
