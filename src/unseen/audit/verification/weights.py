@@ -37,13 +37,18 @@ class Weighting(Protocol):
     def set_totals(self, pairs: PairSet) -> np.ndarray:
         """``(R, pairs.n_labels)`` weighted pairs of ``pairs`` per label."""
 
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        """``(R,)`` weighted non-mated pairs with a side unlabelled (``index``: those listed)."""
+
 
 @dataclass
 class UnitWeighting:
-    """The observed data: weight 1 per pair."""
+    """The observed data: weight 1 per pair. ``unlabelled``: non-mated pairs with a side
+    unlabelled, where not all are listed (else counted from the listed ones)."""
 
     totals: np.ndarray
     replicates: int = 1
+    unlabelled: float | None = None
 
     def weights(self, index: np.ndarray) -> None:
         return None
@@ -53,6 +58,9 @@ class UnitWeighting:
 
     def set_totals(self, pairs: PairSet) -> np.ndarray:
         return np.bincount(pairs.label, minlength=pairs.n_labels).astype(np.float64)[None, :]
+
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        return np.array([float(len(index)) if self.unlabelled is None else float(self.unlabelled)])
 
 
 @dataclass
@@ -74,6 +82,9 @@ class PairCounts:
 
     def set_totals(self, pairs: PairSet) -> np.ndarray:
         return np.asarray((pairs.indicator().T @ self.counts[:, pairs.index].T.astype(np.float64)).T)
+
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        return self.counts[:, index].sum(axis=1).astype(np.float64)
 
 
 @dataclass
@@ -115,6 +126,9 @@ class SubjectCounts:
                 matrix, within = form
                 totals[:, label] = np.einsum("rs,sr->r", w, matrix @ w.T) + w @ within
         return totals
+
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        return self.weights(index).sum(axis=1) if len(index) else np.zeros(len(self.counts))
 
 
 def _subject_strata(comparisons: Comparisons, grouping: Grouping) -> np.ndarray:

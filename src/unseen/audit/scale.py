@@ -1,0 +1,580 @@
+"""Every pair of a set of templates, scored a block at a time and counted as it goes.
+
+A verification audit of ``n`` images has ``n (n - 1) / 2`` comparisons: 45,000 images give a
+billion. None of them is listed here. The templates are sorted by group (and by subject
+within a group), and each block of rows x columns, one (group, group) *cell* at a time, is
+scored by one float32 matrix product; the block is then counted and dropped:
+
+- **counts at or above every edge of a score grid, per cell** (`StreamedCounts`): a fine
+  uniform grid (``fine_bins`` bins, about 1e-6 wide for cosine scores at the default) over
+  the upper part of the score range, coarse levels below it, and any extra thresholds
+  given (e.g. a model's customary one) counted exactly. A threshold for a target FMR is then
+  the lowest edge whose count is at most the target share: never more false matches than
+  the target, and off the sorted scores' threshold by at most one fine bin.
+- **the pairs at or above a floor** (`pairs_at_or_above`), when exact scores of the upper
+  tail are wanted: a second pass that keeps the indices of those pairs only.
+
+Pairs of one subject (mated pairs) and pairs of an image with itself or with an earlier
+one are left out of every block, so each non-mated pair is counted once. Memory is set by
+`ScaleConfig.memory_mib`, never by the number of comparisons: one block of scores, the
+grid's counts per cell and the templates themselves.
+
+The block products run on the GPU when ``backend`` allows it and CuPy or PyTorch with CUDA
+is installed (`Backend`); the counts are the same integers, the scores float32 either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from unseen.choices import Choice
+from unseen.errors import ConfigError
+from unseen.faces.embedders.base import Metric, l2_normalised
+from unseen.progress import SILENT, Progress
+
+PILOT_PAIRS = 1 << 18
+"""Random pairs scored first to place the fine grid and the coarse levels (when the fine
+grid covers only the top of the distribution)."""
+
+COARSE_SHARES = (0.95, 0.9, 0.75, 0.5, 0.25, 0.1, 0.05)
+"""Where coarse levels go below the fine grid: scores with these shares of the pilot's pairs
+at or above them."""
+
+
+class Backend(Choice):
+    """Where the block products run. ``auto``: a CUDA GPU through CuPy or PyTorch when one of
+    them is installed and sees a GPU, else NumPy on the CPU."""
+
+    AUTO = "auto"
+    NUMPY = "numpy"
+    CUPY = "cupy"
+    TORCH = "torch"
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    """How all-pairs scoring uses memory and hardware.
+
+    ``memory_mib``: what one scoring pass may hold besides the templates (a block of scores,
+    the grid's counts per cell). ``fine_bins``: bins of the fine grid at most (fewer when
+    the cells' counts would not fit). ``fine_share``: the top share of the comparisons the
+    fine grid covers (1: the whole score range; smaller shares make each block cheaper to
+    count, and the coarse levels below it are only for plots).
+    """
+
+    memory_mib: int = 1024
+    fine_bins: int = 1 << 20
+    fine_share: float = 1.0
+    backend: Backend = Backend.AUTO
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "backend", Backend.parse(self.backend, "--backend"))
+        if self.memory_mib < 64:
+            raise ConfigError(f"--memory: expected at least 64 MiB, got {self.memory_mib}")
+        if self.fine_bins < 256:
+            raise ConfigError(f"fine_bins: expected at least 256, got {self.fine_bins}")
+        if not 0.0 < self.fine_share <= 1.0:
+            raise ConfigError(f"fine_share: expected a share in (0, 1], got {self.fine_share}")
+
+    @property
+    def memory_bytes(self) -> int:
+        return int(self.memory_mib) << 20
+
+    @property
+    def block_elements(self) -> int:
+        """Scores per block: the block and its temporaries (about 60 bytes a score when the
+        whole range is binned finely) take a quarter of the memory; at most 8 M scores."""
+        return int(min(1 << 23, max(1 << 16, self.memory_bytes // 256)))
+
+
+@dataclass(frozen=True)
+class TemplateGroups:
+    """Templates to compare all against all, each with a group and a subject.
+
+    ``group[i]`` is in ``range(n_groups)``; pairs are counted per unordered cell (g, h),
+    g <= h (`cell_index`). Pairs of one subject are mated and never counted. ``metric``:
+    cosine similarity, or euclidean distance (scores are its negative, as everywhere).
+    """
+
+    templates: np.ndarray
+    group: np.ndarray
+    subject: np.ndarray
+    n_groups: int
+    metric: Metric
+
+    def __post_init__(self) -> None:
+        templates = np.asarray(self.templates)
+        if templates.ndim != 2 or len(templates) < 2:
+            raise ConfigError(f"templates: expected at least two rows of shape (n, d), got shape {templates.shape}")
+        if not np.all(np.isfinite(templates)):
+            raise ConfigError("templates: every value must be a finite number")
+        n = len(templates)
+        group = np.asarray(self.group, np.int64)
+        subject = np.asarray(self.subject, np.int64)
+        if group.shape != (n,) or subject.shape != (n,):
+            raise ConfigError(f"group/subject: expected one per template ({n}), got {group.shape} and {subject.shape}")
+        if np.any(group < 0) or np.any(group >= self.n_groups):
+            raise ConfigError(f"group: expected codes in 0..{self.n_groups - 1}")
+        object.__setattr__(self, "metric", Metric.parse(self.metric, "metric"))
+        object.__setattr__(self, "group", group)
+        object.__setattr__(self, "subject", subject)
+
+    def __len__(self) -> int:
+        return len(self.templates)
+
+    @property
+    def n_cells(self) -> int:
+        return self.n_groups * (self.n_groups + 1) // 2
+
+    def cell_index(self, g: np.ndarray | int, h: np.ndarray | int) -> np.ndarray:
+        """The cell of groups ``g`` and ``h`` (either order)."""
+        return cell_index(g, h, self.n_groups)
+
+    def bounds(self) -> tuple[float, float]:
+        """Scores can lie only in this range (from the templates' norms)."""
+        if self.metric is Metric.COSINE:
+            return -1.0, 1.0
+        largest = float(np.linalg.norm(np.asarray(self.templates, np.float64), axis=1).max())
+        return -2.0 * largest, 0.0
+
+    def pair_counts(self) -> np.ndarray:
+        """Non-mated pairs per cell, counted from the groups and subjects alone."""
+        per = np.zeros((int(self.subject.max()) + 1, self.n_groups))
+        np.add.at(per, (self.subject, self.group), 1.0)
+        sizes = per.sum(axis=0)
+        out = np.zeros(self.n_cells, np.int64)
+        for g in range(self.n_groups):
+            for h in range(g, self.n_groups):
+                same_subject = float((per[:, g] * per[:, h]).sum())
+                pairs = sizes[g] * sizes[h] - same_subject if g != h else (sizes[g] ** 2 - same_subject) / 2
+                out[self.cell_index(g, h)] = int(round(pairs))
+        return out
+
+
+def cell_index(g: np.ndarray | int, h: np.ndarray | int, n_groups: int) -> np.ndarray:
+    """Index of the unordered cell {g, h} among the ``n_groups (n_groups + 1) / 2`` cells."""
+    low, high = np.minimum(g, h), np.maximum(g, h)
+    return low * n_groups - low * (low - 1) // 2 + (high - low)
+
+
+@dataclass(frozen=True)
+class ScoreGrid:
+    """The edges counts are kept at: coarse levels, the extra thresholds, then the fine grid
+    ``cut + k * width`` for ``k < fine_bins``."""
+
+    coarse: np.ndarray
+    cut: float
+    width: float
+    fine_bins: int
+
+    @property
+    def fine_edges(self) -> np.ndarray:
+        return self.cut + self.width * np.arange(self.fine_bins)
+
+    @classmethod
+    def spanning(cls, low: float, high: float, fine_bins: int, coarse: Sequence[float] = ()) -> ScoreGrid:
+        """Fine bins from ``low`` to just above ``high``; ``coarse`` levels below ``low``."""
+        width = (np.nextafter(high, np.inf) - low) / fine_bins
+        levels = np.unique(np.asarray([c for c in coarse if c < low], np.float64))
+        return cls(levels, float(low), float(width), int(fine_bins))
+
+
+@dataclass(frozen=True)
+class StreamedCounts:
+    """Non-mated pairs per cell at or above each of ``edges`` (sorted ascending).
+
+    ``above[c, k]``: pairs of cell ``c`` scoring ``>= edges[k]`` (float32 scores); ``total[c]``:
+    all of the cell's pairs; ``sums`` / ``squares``: the sum of their scores and of the
+    squared scores (float64), for d'. ``high``: the largest score seen.
+    """
+
+    edges: np.ndarray
+    above: np.ndarray
+    total: np.ndarray
+    sums: np.ndarray
+    squares: np.ndarray
+    high: float
+    n_groups: int
+
+    def __post_init__(self) -> None:
+        if self.above.shape != (len(self.total), len(self.edges)):
+            raise ConfigError(f"StreamedCounts.above: expected shape {(len(self.total), len(self.edges))}, "
+                              f"got {self.above.shape}")
+
+    def combined(self, cells: np.ndarray | Sequence[int]) -> tuple[np.ndarray, int]:
+        """Counts at or above each edge and the total over several cells."""
+        cells = np.asarray(cells, np.int64)
+        return self.above[cells].sum(axis=0), int(self.total[cells].sum())
+
+    def threshold_at_most(self, target: float, cells: np.ndarray | Sequence[int] | None = None) -> tuple[float, int]:
+        """The threshold for an FMR of at most ``target`` over ``cells`` (all: None), and its edge index.
+
+        Of the edges where the share at or above is at most the target, the lowest whose
+        bin holds a pair: between the edges below it no pair scores, so the FMR is the
+        same, and the sorted scores' threshold (`unseen.audit.stats.counts`) lies in that
+        bin or the one below. ``(inf, -1)`` when even the highest edge is above the target
+        or there are no pairs.
+        """
+        above, total = self.combined(np.arange(len(self.total)) if cells is None else cells)
+        ok = np.flatnonzero(above <= target * total * (1.0 + 1e-12))
+        if total == 0 or len(ok) == 0:
+            return float("inf"), -1
+        occupied = np.flatnonzero(above[ok[0]:-1] > above[ok[0] + 1:])
+        k = int(ok[0] + (occupied[0] if len(occupied) else len(above) - 1 - ok[0]))
+        return float(self.edges[k]), k
+
+    def count_at_or_above(self, threshold: float, cells: np.ndarray | Sequence[int] | None = None) -> int:
+        """Pairs at or above ``threshold``, which must be one of the edges."""
+        k = int(np.searchsorted(self.edges, threshold))
+        if k >= len(self.edges) or self.edges[k] != threshold:
+            raise ConfigError(f"threshold {threshold!r}: not an edge of the grid; give it as an extra threshold")
+        above, _ = self.combined(np.arange(len(self.total)) if cells is None else cells)
+        return int(above[k])
+
+
+# -- the blocks ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Block:
+    cell: int
+    rows: slice
+    cols: slice
+    excluded: Any  # boolean mask of pairs not to count (same subject, or not above the diagonal), or None
+
+
+class _Layout:
+    """Templates sorted by group, then subject; the blocks of every cell."""
+
+    def __init__(self, groups: TemplateGroups, block_elements: int) -> None:
+        self.order = np.lexsort((groups.subject, groups.group))
+        self.group = groups.group[self.order]
+        self.subject = groups.subject[self.order]
+        self.starts = np.searchsorted(self.group, np.arange(groups.n_groups + 1))
+        self.side = int(max(256, np.sqrt(block_elements)))
+        self.groups = groups
+
+    def blocks(self) -> Iterator[tuple[int, slice, slice]]:
+        groups = self.groups
+        for g in range(groups.n_groups):
+            for h in range(g, groups.n_groups):
+                cell = int(groups.cell_index(g, h))
+                row_start, row_stop = self.starts[g], self.starts[g + 1]
+                col_stop = self.starts[h + 1]
+                for r0 in range(row_start, row_stop, self.side):
+                    r1 = min(r0 + self.side, row_stop)
+                    first_col = r0 if g == h else self.starts[h]
+                    for c0 in range(first_col, col_stop, self.side):
+                        yield cell, slice(r0, r1), slice(c0, min(c0 + self.side, col_stop))
+
+    def excluded(self, rows: slice, cols: slice) -> np.ndarray | None:
+        """Pairs of a block that are not counted: the diagonal and below, and one subject's pairs."""
+        mask = None
+        if cols.start < rows.stop:   # the block reaches the diagonal
+            mask = np.arange(cols.start, cols.stop)[None, :] <= np.arange(rows.start, rows.stop)[:, None]
+        row_subjects, col_subjects = self.subject[rows], self.subject[cols]
+        if row_subjects.max() >= col_subjects.min() and col_subjects.max() >= row_subjects.min():
+            same = row_subjects[:, None] == col_subjects[None, :]
+            if same.any():
+                mask = same if mask is None else (mask | same)
+        return mask
+
+
+def float32_at_least(value: float) -> np.float32:
+    """The smallest float32 at or above ``value``: a float32 score is >= ``value`` exactly when
+    it is >= this."""
+    rounded = np.float32(value)
+    return np.nextafter(rounded, np.float32(np.inf)) if rounded < value else rounded
+
+
+# -- backends --------------------------------------------------------------------------------
+class _ArrayBlocks:
+    """Block products and counts with an array library that speaks NumPy's language (NumPy on
+    the CPU, CuPy on the GPU). Counts stay with the arrays until `totals`."""
+
+    name = "numpy (CPU)"
+
+    def __init__(self, groups: TemplateGroups, order: np.ndarray, xp: Any = np) -> None:
+        self.xp, self.metric = xp, groups.metric
+        rows = l2_normalised(groups.templates) if groups.metric is Metric.COSINE \
+            else np.asarray(groups.templates, np.float32)
+        self.rows = xp.asarray(np.ascontiguousarray(rows[order], dtype=np.float32))
+        self.squares = (self.rows * self.rows).sum(axis=1) if groups.metric is Metric.EUCLIDEAN else None
+
+    def scores(self, rows: slice, cols: slice, excluded: np.ndarray | None) -> Any:
+        xp = self.xp
+        block = self.rows[rows] @ self.rows[cols].T
+        if self.metric is Metric.EUCLIDEAN:
+            block *= -2.0
+            block += self.squares[rows][:, None]
+            block += self.squares[cols][None, :]
+            xp.maximum(block, 0.0, out=block)
+            xp.sqrt(block, out=block)
+            xp.negative(block, out=block)
+        if excluded is not None:
+            block[xp.asarray(excluded)] = -xp.inf
+        return block
+
+    def start_counts(self, grid: ScoreGrid, cells: int) -> None:
+        xp = self.xp
+        self.grid = grid
+        self.levels = [float32_at_least(v) for v in grid.coarse]
+        self.cut = float32_at_least(grid.cut)
+        self.fine = xp.zeros((cells, grid.fine_bins), xp.int64)
+        self.level_counts = xp.zeros((cells, len(self.levels)), xp.int64)
+        self.sums = xp.zeros(cells, xp.float64)
+        self.squares_sum = xp.zeros(cells, xp.float64)
+        self.high = xp.full(1, -xp.inf, xp.float64)
+
+    def count(self, cell: int, block: Any, moments: bool) -> None:
+        """Add one block's scores to the cell's counts (excluded pairs are -inf: never counted)."""
+        xp, grid = self.xp, self.grid
+        for k, level in enumerate(self.levels):
+            self.level_counts[cell, k] += xp.count_nonzero(block >= level)
+        flat = block.ravel()
+        values = flat[xp.flatnonzero(flat >= self.cut)]
+        if len(values):
+            codes = ((values - np.float32(grid.cut)) * np.float32(1.0 / grid.width)).astype(xp.int64)
+            xp.clip(codes, 0, grid.fine_bins - 1, out=codes)
+            if len(codes) > grid.fine_bins // 8:
+                self.fine[cell] += xp.bincount(codes, minlength=grid.fine_bins)
+            else:
+                xp.add.at(self.fine[cell], codes, 1)
+        if moments:
+            valid = flat[xp.isfinite(flat)].astype(xp.float64)
+            if len(valid):
+                self.sums[cell] += valid.sum()
+                self.squares_sum[cell] += xp.dot(valid, valid)
+                self.high[0] = xp.maximum(self.high[0], valid.max())
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+        host = self.to_numpy
+        return (host(self.fine), host(self.level_counts), host(self.sums), host(self.squares_sum),
+                float(host(self.high)[0]))
+
+    def at_or_above(self, block: Any, floor: float) -> np.ndarray:
+        """Flat indices of the block's scores at or above ``floor``."""
+        return self.to_numpy(self.xp.flatnonzero(block.ravel() >= floor))
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return np.asarray(array) if self.xp is np else self.xp.asnumpy(array)
+
+
+class _TorchBlocks:
+    """The same block products and counts with PyTorch on a CUDA device."""
+
+    name = "PyTorch (GPU)"
+
+    def __init__(self, groups: TemplateGroups, order: np.ndarray, device: str = "cuda") -> None:
+        import torch
+
+        self.torch, self.device, self.metric = torch, device, groups.metric
+        rows = l2_normalised(groups.templates) if groups.metric is Metric.COSINE \
+            else np.asarray(groups.templates, np.float32)
+        self.rows = torch.from_numpy(np.ascontiguousarray(rows[order], dtype=np.float32)).to(device)
+        self.squares = (self.rows * self.rows).sum(dim=1) if groups.metric is Metric.EUCLIDEAN else None
+
+    def scores(self, rows: slice, cols: slice, excluded: np.ndarray | None) -> Any:
+        torch = self.torch
+        block = self.rows[rows] @ self.rows[cols].T
+        if self.metric is Metric.EUCLIDEAN:
+            block = -torch.sqrt(torch.clamp(self.squares[rows][:, None] + self.squares[cols][None, :] - 2.0 * block,
+                                            min=0.0))
+        if excluded is not None:
+            block[torch.from_numpy(excluded).to(self.device)] = -float("inf")
+        return block
+
+    def start_counts(self, grid: ScoreGrid, cells: int) -> None:
+        torch, device = self.torch, self.device
+        self.grid = grid
+        self.levels = [float32_at_least(v) for v in grid.coarse]
+        self.cut = float32_at_least(grid.cut)
+        self.fine = torch.zeros((cells, grid.fine_bins), dtype=torch.int64, device=device)
+        self.level_counts = torch.zeros((cells, len(self.levels)), dtype=torch.int64, device=device)
+        self.sums = torch.zeros(cells, dtype=torch.float64, device=device)
+        self.squares_sum = torch.zeros(cells, dtype=torch.float64, device=device)
+        self.high = torch.full((1,), -float("inf"), dtype=torch.float64, device=device)
+
+    def count(self, cell: int, block: Any, moments: bool) -> None:
+        torch, grid = self.torch, self.grid
+        for k, level in enumerate(self.levels):
+            self.level_counts[cell, k] += torch.count_nonzero(block >= level)
+        values = block[block >= self.cut]
+        if values.numel():
+            codes = ((values - grid.cut) * (1.0 / grid.width)).to(torch.int64).clamp_(0, grid.fine_bins - 1)
+            self.fine[cell] += torch.bincount(codes, minlength=grid.fine_bins)
+        if moments:
+            valid = block[torch.isfinite(block)].to(torch.float64)
+            if valid.numel():
+                self.sums[cell] += valid.sum()
+                self.squares_sum[cell] += (valid * valid).sum()
+                self.high[0] = torch.maximum(self.high[0], valid.max())
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+        return (self.fine.cpu().numpy(), self.level_counts.cpu().numpy(), self.sums.cpu().numpy(),
+                self.squares_sum.cpu().numpy(), float(self.high.cpu().numpy()[0]))
+
+    def at_or_above(self, block: Any, floor: float) -> np.ndarray:
+        return self.torch.nonzero(block.reshape(-1) >= floor).reshape(-1).cpu().numpy()
+
+
+def gpu_backend() -> Backend | None:
+    """The GPU library that can run the block products here, if any (CuPy first)."""
+    try:
+        import cupy
+
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return Backend.CUPY
+    except Exception:  # noqa: BLE001 - no CuPy, no driver or no device all mean "no GPU here"
+        pass
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return Backend.TORCH
+    except Exception:  # noqa: BLE001 - as above
+        pass
+    return None
+
+
+def resolved_backend(backend: Backend = Backend.AUTO) -> Backend:
+    """The backend ``backend`` means here: ``auto`` becomes the GPU library found, else NumPy."""
+    backend = Backend.parse(backend, "--backend")
+    if backend is Backend.AUTO:
+        return gpu_backend() or Backend.NUMPY
+    return backend
+
+
+def _blocks_for(groups: TemplateGroups, order: np.ndarray, backend: Backend):
+    chosen = resolved_backend(backend)
+    if chosen is Backend.CUPY:
+        import cupy
+
+        blocks = _ArrayBlocks(groups, order, cupy)
+        blocks.name = "CuPy (GPU)"
+        return blocks
+    if chosen is Backend.TORCH:
+        return _TorchBlocks(groups, order)
+    return _ArrayBlocks(groups, order)
+
+
+# -- the passes ------------------------------------------------------------------------------
+def _pilot(groups: TemplateGroups, seed: int) -> np.ndarray:
+    """Scores of random non-identical pairs (any subjects), sorted."""
+    rng = np.random.default_rng(seed)
+    n = len(groups)
+    a = rng.integers(0, n, PILOT_PAIRS)
+    b = rng.integers(0, n - 1, PILOT_PAIRS)
+    b = b + (b >= a)
+    rows = np.asarray(groups.templates, np.float64)
+    if groups.metric is Metric.COSINE:
+        rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-30)
+        scores = np.einsum("ij,ij->i", rows[a], rows[b])
+    else:
+        scores = -np.linalg.norm(rows[a] - rows[b], axis=1)
+    return np.sort(scores)
+
+
+def plan_grid(groups: TemplateGroups, config: ScaleConfig, *, extra: Sequence[float] = ()) -> ScoreGrid:
+    """The grid for ``groups``: fine bins over the top ``config.fine_share`` of the scores (the
+    whole range when it is 1), as many as memory allows; coarse levels below; ``extra``
+    thresholds counted exactly."""
+    low, high = groups.bounds()
+    budget = config.memory_bytes // 4 // 8 // max(1, groups.n_cells)   # counts per bin, twice while summed up
+    bins = int(min(config.fine_bins, 1 << int(np.log2(max(256, budget)))))
+    coarse: list[float] = []
+    cut = low
+    if config.fine_share < 1.0:
+        pilot = _pilot(groups, config.seed)
+        share = min(1.0, 2.0 * config.fine_share)   # the pilot's estimate, with room to spare
+        cut = max(low, float(pilot[int((1.0 - share) * (len(pilot) - 1))]))
+        coarse = [float(pilot[int((1.0 - s) * (len(pilot) - 1))]) for s in COARSE_SHARES if s > share]
+    grid = ScoreGrid.spanning(cut, high, bins, coarse)
+    if len(extra):
+        grid = ScoreGrid(np.unique(np.r_[grid.coarse, np.asarray(extra, np.float64)]), grid.cut, grid.width,
+                         grid.fine_bins)
+    return grid
+
+
+def count_pairs(groups: TemplateGroups, *, config: ScaleConfig = ScaleConfig(), extra: Sequence[float] = (),
+                moments: bool = True, progress: Progress = SILENT, description: str = "scoring") -> StreamedCounts:
+    """Score every non-mated pair of ``groups`` once and count it on the grid (`plan_grid`)
+    per cell. ``extra``: thresholds whose counts must be exact (they become edges).
+    ``moments``: also sum the scores and their squares (for d'; a little slower)."""
+    grid = plan_grid(groups, config, extra=extra)
+    layout = _Layout(groups, config.block_elements)
+    blocks = _blocks_for(groups, layout.order, config.backend)
+    blocks.start_counts(grid, groups.n_cells)
+    total = np.zeros(groups.n_cells, np.int64)
+    progress.start(float(groups.pair_counts().sum()), unit="comparisons", description=description)
+    for cell, rows, cols in layout.blocks():
+        excluded = layout.excluded(rows, cols)
+        size = _size(rows, cols, excluded)
+        blocks.count(cell, blocks.scores(rows, cols, excluded), moments)
+        total[cell] += size
+        progress.advance(size)
+    fine, level_counts, sums, squares, high = blocks.totals()
+    edges, above = _at_or_above(grid, fine, level_counts)
+    return StreamedCounts(edges=edges, above=above, total=total, sums=sums, squares=squares,
+                          high=high if moments else float("nan"), n_groups=groups.n_groups)
+
+
+def _at_or_above(grid: ScoreGrid, fine: np.ndarray, level_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts per fine bin and at each level -> counts at or above every edge, edges ascending."""
+    edges = np.r_[grid.coarse, grid.fine_edges]
+    order = np.argsort(edges, kind="stable")
+    position = np.empty(len(edges), np.int64)
+    position[order] = np.arange(len(edges))
+    above = np.empty((len(fine), len(edges)), np.int64)
+    above[:, position[:len(grid.coarse)]] = level_counts
+    for row in fine:   # in place, a row at a time: reverse cumulative sums
+        reverse = row[::-1]
+        np.cumsum(reverse, out=reverse)
+    above[:, position[len(grid.coarse):]] = fine
+    return edges[order], above
+
+
+def _size(rows: slice, cols: slice, excluded: np.ndarray | None) -> int:
+    """Pairs a block counts."""
+    return (rows.stop - rows.start) * (cols.stop - cols.start) - (int(excluded.sum()) if excluded is not None else 0)
+
+
+@dataclass(frozen=True)
+class PairIndex:
+    """Pairs of templates, as indices into the `TemplateGroups` they came from (``a < b``)."""
+
+    a: np.ndarray
+    b: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+def pairs_at_or_above(groups: TemplateGroups, floor: float, *, config: ScaleConfig = ScaleConfig(),
+                      limit: int | None = None, progress: Progress = SILENT,
+                      description: str = "keeping the upper tail") -> PairIndex:
+    """Every non-mated pair whose float32 score is at least ``floor`` (a second pass over the
+    blocks). ``limit``: raise rather than keep more pairs than this."""
+    layout = _Layout(groups, config.block_elements)
+    blocks = _blocks_for(groups, layout.order, config.backend)
+    found_a: list[np.ndarray] = []
+    found_b: list[np.ndarray] = []
+    kept = 0
+    progress.start(float(groups.pair_counts().sum()), unit="comparisons", description=description)
+    for _, rows, cols in layout.blocks():
+        excluded = layout.excluded(rows, cols)
+        block = blocks.scores(rows, cols, excluded)
+        flat = blocks.at_or_above(block, floor)
+        width = cols.stop - cols.start
+        found_a.append(layout.order[rows.start + flat // width])
+        found_b.append(layout.order[cols.start + flat % width])
+        kept += len(flat)
+        if limit is not None and kept > limit:
+            raise ConfigError(f"--memory: more than {limit:,} pairs score at or above {floor:.6g}; raise --memory")
+        progress.advance(_size(rows, cols, excluded))
+    a = np.concatenate(found_a) if found_a else np.zeros(0, np.int64)
+    b = np.concatenate(found_b) if found_b else np.zeros(0, np.int64)
+    return PairIndex(np.minimum(a, b), np.maximum(a, b))
