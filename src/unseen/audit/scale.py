@@ -221,12 +221,7 @@ class StreamedCounts:
         or there are no pairs.
         """
         above, total = self.combined(np.arange(len(self.total)) if cells is None else cells)
-        ok = np.flatnonzero(above <= target * total * (1.0 + 1e-12))
-        if total == 0 or len(ok) == 0:
-            return float("inf"), -1
-        occupied = np.flatnonzero(above[ok[0]:-1] > above[ok[0] + 1:])
-        k = int(ok[0] + (occupied[0] if len(occupied) else len(above) - 1 - ok[0]))
-        return float(self.edges[k]), k
+        return threshold_on(self.edges, above, total, target)
 
     def count_at_or_above(self, threshold: float, cells: np.ndarray | Sequence[int] | None = None) -> int:
         """Pairs at or above ``threshold``, which must be one of the edges."""
@@ -235,6 +230,16 @@ class StreamedCounts:
             raise ConfigError(f"threshold {threshold!r}: not an edge of the grid; give it as an extra threshold")
         above, _ = self.combined(np.arange(len(self.total)) if cells is None else cells)
         return int(above[k])
+
+
+def threshold_on(edges: np.ndarray, above: np.ndarray, total: int, target: float) -> tuple[float, int]:
+    """`StreamedCounts.threshold_at_most` for counts ``above`` each of ``edges`` out of ``total``."""
+    ok = np.flatnonzero(above <= target * total * (1.0 + 1e-12))
+    if total == 0 or len(ok) == 0:
+        return float("inf"), -1
+    occupied = np.flatnonzero(above[ok[0]:-1] > above[ok[0] + 1:])
+    k = int(ok[0] + (occupied[0] if len(occupied) else len(above) - 1 - ok[0]))
+    return float(edges[k]), k
 
 
 # -- the blocks ------------------------------------------------------------------------------
