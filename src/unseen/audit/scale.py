@@ -36,9 +36,10 @@ from unseen.errors import ConfigError
 from unseen.faces.embedders.base import Metric, l2_normalised
 from unseen.progress import SILENT, Progress
 
-PILOT_PAIRS = 1 << 18
-"""Random pairs scored first to place the fine grid and the coarse levels (when the fine
-grid covers only the top of the distribution)."""
+PILOT_SIDE = 512
+"""Scores of this many random templates against as many others (about 262,000 pairs, one
+block product) place the fine grid and the coarse levels when the fine grid covers only the
+top of the distribution."""
 
 COARSE_SHARES = (0.95, 0.9, 0.75, 0.5, 0.25, 0.1, 0.05)
 """Where coarse levels go below the fine grid: scores with these shares of the pilot's pairs
@@ -63,12 +64,14 @@ class ScaleConfig:
     the grid's counts per cell). ``fine_bins``: bins of the fine grid at most (fewer when
     the cells' counts would not fit). ``fine_share``: the top share of the comparisons the
     fine grid covers (1: the whole score range; smaller shares make each block cheaper to
-    count, and the coarse levels below it are only for plots).
+    count, and the coarse levels below it, at ``coarse_shares`` of the pairs, are only for
+    plots; each costs a comparison per score).
     """
 
     memory_mib: int = 1024
     fine_bins: int = 1 << 20
     fine_share: float = 1.0
+    coarse_shares: tuple[float, ...] = COARSE_SHARES
     backend: Backend = Backend.AUTO
     seed: int = 0
 
@@ -80,6 +83,8 @@ class ScaleConfig:
             raise ConfigError(f"fine_bins: expected at least 256, got {self.fine_bins}")
         if not 0.0 < self.fine_share <= 1.0:
             raise ConfigError(f"fine_share: expected a share in (0, 1], got {self.fine_share}")
+        if any(not 0.0 < share < 1.0 for share in self.coarse_shares):
+            raise ConfigError(f"coarse_shares: expected shares in (0, 1), got {self.coarse_shares}")
 
     @property
     def memory_bytes(self) -> int:
@@ -300,8 +305,6 @@ class _ArrayBlocks:
     """Block products and counts with an array library that speaks NumPy's language (NumPy on
     the CPU, CuPy on the GPU). Counts stay with the arrays until `totals`."""
 
-    name = "numpy (CPU)"
-
     def __init__(self, groups: TemplateGroups, order: np.ndarray, xp: Any = np) -> None:
         self.xp, self.metric = xp, groups.metric
         rows = l2_normalised(groups.templates) if groups.metric is Metric.COSINE \
@@ -346,8 +349,9 @@ class _ArrayBlocks:
             xp.clip(codes, 0, grid.fine_bins - 1, out=codes)
             if len(codes) > grid.fine_bins // 8:
                 self.fine[cell] += xp.bincount(codes, minlength=grid.fine_bins)
-            else:
-                xp.add.at(self.fine[cell], codes, 1)
+            else:   # few: sorting them beats touching every bin
+                bins, counts = xp.unique(codes, return_counts=True)
+                self.fine[cell, bins] += counts
         if moments:
             valid = flat[xp.isfinite(flat)].astype(xp.float64)
             if len(valid):
@@ -370,8 +374,6 @@ class _ArrayBlocks:
 
 class _TorchBlocks:
     """The same block products and counts with PyTorch on a CUDA device."""
-
-    name = "PyTorch (GPU)"
 
     def __init__(self, groups: TemplateGroups, order: np.ndarray, device: str = "cuda") -> None:
         import torch
@@ -453,37 +455,35 @@ def resolved_backend(backend: Backend = Backend.AUTO) -> Backend:
     return backend
 
 
+def backend_name(backend: Backend = Backend.AUTO) -> str:
+    """What ``backend`` runs the block products on here, in words."""
+    return {Backend.CUPY: "CuPy (GPU)", Backend.TORCH: "PyTorch (GPU)"}.get(resolved_backend(backend),
+                                                                         "NumPy (CPU)")
+
+
 def _blocks_for(groups: TemplateGroups, order: np.ndarray, backend: Backend):
     chosen = resolved_backend(backend)
     if chosen is Backend.CUPY:
         import cupy
 
-        blocks = _ArrayBlocks(groups, order, cupy)
-        blocks.name = "CuPy (GPU)"
-        return blocks
+        return _ArrayBlocks(groups, order, cupy)
     if chosen is Backend.TORCH:
         return _TorchBlocks(groups, order)
     return _ArrayBlocks(groups, order)
 
 
 # -- the passes ------------------------------------------------------------------------------
-def _pilot(groups: TemplateGroups, seed: int) -> np.ndarray:
-    """Scores of random non-identical pairs (any subjects), sorted."""
+def _pilot(blocks: Any, n: int, seed: int) -> np.ndarray:
+    """Scores of random pairs of different templates (any subjects), sorted."""
     rng = np.random.default_rng(seed)
-    n = len(groups)
-    a = rng.integers(0, n, PILOT_PAIRS)
-    b = rng.integers(0, n - 1, PILOT_PAIRS)
-    b = b + (b >= a)
-    rows = np.asarray(groups.templates, np.float64)
-    if groups.metric is Metric.COSINE:
-        rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-30)
-        scores = np.einsum("ij,ij->i", rows[a], rows[b])
-    else:
-        scores = -np.linalg.norm(rows[a] - rows[b], axis=1)
-    return np.sort(scores)
+    rows = np.sort(rng.choice(n, min(n, PILOT_SIDE), replace=False))
+    cols = np.sort(rng.choice(n, min(n, PILOT_SIDE), replace=False))
+    scores = blocks.to_numpy(blocks.scores(rows, cols, rows[:, None] == cols[None, :])).astype(np.float64)
+    return np.sort(scores[np.isfinite(scores)])
 
 
-def plan_grid(groups: TemplateGroups, config: ScaleConfig, *, extra: Sequence[float] = ()) -> ScoreGrid:
+def plan_grid(groups: TemplateGroups, config: ScaleConfig, *, extra: Sequence[float] = (),
+              blocks: Any = None) -> ScoreGrid:
     """The grid for ``groups``: fine bins over the top ``config.fine_share`` of the scores (the
     whole range when it is 1), as many as memory allows; coarse levels below; ``extra``
     thresholds counted exactly."""
@@ -493,10 +493,11 @@ def plan_grid(groups: TemplateGroups, config: ScaleConfig, *, extra: Sequence[fl
     coarse: list[float] = []
     cut = low
     if config.fine_share < 1.0:
-        pilot = _pilot(groups, config.seed)
+        blocks = blocks or _blocks_for(groups, np.arange(len(groups)), config.backend)
+        pilot = _pilot(blocks, len(groups), config.seed)
         share = min(1.0, 2.0 * config.fine_share)   # the pilot's estimate, with room to spare
         cut = max(low, float(pilot[int((1.0 - share) * (len(pilot) - 1))]))
-        coarse = [float(pilot[int((1.0 - s) * (len(pilot) - 1))]) for s in COARSE_SHARES if s > share]
+        coarse = [float(pilot[int((1.0 - s) * (len(pilot) - 1))]) for s in config.coarse_shares if s > share]
     grid = ScoreGrid.spanning(cut, high, bins, coarse)
     if len(extra):
         grid = ScoreGrid(np.unique(np.r_[grid.coarse, np.asarray(extra, np.float64)]), grid.cut, grid.width,
@@ -509,9 +510,9 @@ def count_pairs(groups: TemplateGroups, *, config: ScaleConfig = ScaleConfig(), 
     """Score every non-mated pair of ``groups`` once and count it on the grid (`plan_grid`)
     per cell. ``extra``: thresholds whose counts must be exact (they become edges).
     ``moments``: also sum the scores and their squares (for d'; a little slower)."""
-    grid = plan_grid(groups, config, extra=extra)
     layout = _Layout(groups, config.block_elements)
     blocks = _blocks_for(groups, layout.order, config.backend)
+    grid = plan_grid(groups, config, extra=extra, blocks=blocks)
     blocks.start_counts(grid, groups.n_cells)
     total = np.zeros(groups.n_cells, np.int64)
     progress.start(float(groups.pair_counts().sum()), unit="comparisons", description=description)
@@ -523,23 +524,21 @@ def count_pairs(groups: TemplateGroups, *, config: ScaleConfig = ScaleConfig(), 
         progress.advance(size)
     fine, level_counts, sums, squares, high = blocks.totals()
     edges, above = _at_or_above(grid, fine, level_counts)
+    del fine
     return StreamedCounts(edges=edges, above=above, total=total, sums=sums, squares=squares,
                           high=high if moments else float("nan"), n_groups=groups.n_groups)
 
 
 def _at_or_above(grid: ScoreGrid, fine: np.ndarray, level_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Counts per fine bin and at each level -> counts at or above every edge, edges ascending."""
+    above_fine = np.empty_like(fine)
+    for cell, row in enumerate(fine):   # a row at a time: NumPy accumulates along rows slowly
+        above_fine[cell, ::-1] = np.cumsum(row[::-1])
+    if not len(grid.coarse):
+        return grid.fine_edges, above_fine
     edges = np.r_[grid.coarse, grid.fine_edges]
     order = np.argsort(edges, kind="stable")
-    position = np.empty(len(edges), np.int64)
-    position[order] = np.arange(len(edges))
-    above = np.empty((len(fine), len(edges)), np.int64)
-    above[:, position[:len(grid.coarse)]] = level_counts
-    for row in fine:   # in place, a row at a time: reverse cumulative sums
-        reverse = row[::-1]
-        np.cumsum(reverse, out=reverse)
-    above[:, position[len(grid.coarse):]] = fine
-    return edges[order], above
+    return edges[order], np.concatenate([level_counts, above_fine], axis=1)[:, order]
 
 
 def _size(rows: slice, cols: slice, excluded: np.ndarray | None) -> int:

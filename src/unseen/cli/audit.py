@@ -266,7 +266,14 @@ def images(
     extra_targets: str = typer.Option("1e-3,1e-5", "--extra-targets"),
     customary: bool = typer.Option(True, "--customary/--no-customary",
                                    help="Also audit at each model's customary threshold."),
-    max_nonmated: int = typer.Option(20_000_000, "--max-nonmated", help="Sample non-mated pairs above this count."),
+    max_nonmated: int = typer.Option(20_000_000, "--max-nonmated",
+                                     help="Listed table only: sample non-mated pairs above this count."),
+    scoring: str = typer.Option("auto", "--scoring", help="auto (stream when the table of pairs would not fit in "
+                                                          "--memory), exact (list pairs) or streaming (every pair, "
+                                                          "in blocks)."),
+    memory: int = typer.Option(1024, "--memory", help="MiB the comparisons may use (streaming keeps within it)."),
+    backend: str = typer.Option("auto", "--backend", help="Block products on: auto (a CUDA GPU via CuPy or PyTorch "
+                                                          "when present), numpy, cupy or torch."),
     bootstrap: int = typer.Option(1000, "--bootstrap"),
     seed: int = typer.Option(0, "--seed"),
     json_out: Optional[Path] = typer.Option(None, "--json"),
@@ -278,6 +285,7 @@ def images(
     from unseen.audit.recognition.comparisons import ScoreScale
     from unseen.audit.recognition.enrolment import EnrolConfig
     from unseen.audit.report import write_csv_table
+    from unseen.audit.scale import ScaleConfig
     from unseen.audit.verification.images import ImagesConfig, audit_images
 
     console = Console()
@@ -287,7 +295,8 @@ def images(
                                 scale=ScoreScale.SIMILARITY, extra_targets=extra_targets, rates_over="nonmated-mated",
                                 bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
     options = ImagesConfig(enrol=EnrolConfig(faces=faces, detector=detector, detection_side=detection_side),
-                           customary=customary, max_nonmated=max_nonmated, templates=templates)
+                           customary=customary, max_nonmated=max_nonmated, templates=templates, scoring=scoring,
+                           scale=ScaleConfig(memory_mib=memory, fine_bins=1 << 16, backend=backend))
     with progress_bar(console) as bar:
         result = audit_images(parsed, models=model, config=base, images=options, attributes=list(group) + list(cross),
                               progress=bar)
