@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -493,8 +493,7 @@ def plan_grid(groups: TemplateGroups, config: ScaleConfig, *, extra: Sequence[fl
     coarse: list[float] = []
     cut = low
     if config.fine_share < 1.0:
-        blocks = blocks or _blocks_for(groups, np.arange(len(groups)), config.backend)
-        pilot = _pilot(blocks, len(groups), config.seed)
+        pilot = _pilot(blocks or _blocks_for(groups, np.arange(len(groups)), config.backend), len(groups), config.seed)
         share = min(1.0, 2.0 * config.fine_share)   # the pilot's estimate, with room to spare
         cut = max(low, float(pilot[int((1.0 - share) * (len(pilot) - 1))]))
         coarse = [float(pilot[int((1.0 - s) * (len(pilot) - 1))]) for s in config.coarse_shares if s > share]
@@ -505,28 +504,107 @@ def plan_grid(groups: TemplateGroups, config: ScaleConfig, *, extra: Sequence[fl
     return grid
 
 
+@dataclass(frozen=True)
+class Block:
+    """One block of pairs: rows by columns of the sorted templates, all in one cell."""
+
+    cell: int
+    rows: slice
+    cols: slice
+
+
+@dataclass(frozen=True)
+class BlockCounts:
+    """What counting some blocks gave: per cell the pairs per fine bin and at each coarse
+    level, all the pairs, the scores' sums and squares, and the largest score. Adds up."""
+
+    fine: np.ndarray
+    levels: np.ndarray
+    total: np.ndarray
+    sums: np.ndarray
+    squares: np.ndarray
+    high: float
+
+    def __add__(self, other: BlockCounts) -> BlockCounts:
+        return BlockCounts(self.fine + other.fine, self.levels + other.levels, self.total + other.total,
+                           self.sums + other.sums, self.squares + other.squares, max(self.high, other.high))
+
+
+class BlockRunner(Protocol):
+    """Runs the blocks of a pass somewhere (this process by default; a Ray cluster in
+    `unseen.distributed`) and returns what `count_blocks` / `find_in_blocks` return for all."""
+
+    def count(self, groups: TemplateGroups, grid: ScoreGrid, blocks: Sequence[Block], config: ScaleConfig,
+              moments: bool, progress: Progress) -> BlockCounts: ...
+
+    def find(self, groups: TemplateGroups, floor: float, blocks: Sequence[Block], config: ScaleConfig,
+             progress: Progress) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def count_blocks(groups: TemplateGroups, grid: ScoreGrid, blocks: Sequence[Block], config: ScaleConfig, *,
+                 moments: bool = True, progress: Progress = SILENT) -> BlockCounts:
+    """Score ``blocks`` of ``groups`` and count them on ``grid`` (``progress`` hears pairs)."""
+    layout = _Layout(groups, config.block_elements)
+    scorer = _blocks_for(groups, layout.order, config.backend)
+    scorer.start_counts(grid, groups.n_cells)
+    total = np.zeros(groups.n_cells, np.int64)
+    for block in blocks:
+        excluded = layout.excluded(block.rows, block.cols)
+        size = _size(block.rows, block.cols, excluded)
+        scorer.count(block.cell, scorer.scores(block.rows, block.cols, excluded), moments)
+        total[block.cell] += size
+        progress.advance(size)
+    fine, levels, sums, squares, high = scorer.totals()
+    return BlockCounts(fine, levels, total, sums, squares, high)
+
+
+def find_in_blocks(groups: TemplateGroups, floor: float, blocks: Sequence[Block], config: ScaleConfig, *,
+                   progress: Progress = SILENT) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of ``blocks`` whose float32 score is at least ``floor``: template indices ``(a, b)``."""
+    layout = _Layout(groups, config.block_elements)
+    scorer = _blocks_for(groups, layout.order, config.backend)
+    found_a: list[np.ndarray] = [np.zeros(0, np.int64)]
+    found_b: list[np.ndarray] = [np.zeros(0, np.int64)]
+    for block in blocks:
+        excluded = layout.excluded(block.rows, block.cols)
+        flat = scorer.at_or_above(scorer.scores(block.rows, block.cols, excluded), floor)
+        width = block.cols.stop - block.cols.start
+        found_a.append(layout.order[block.rows.start + flat // width])
+        found_b.append(layout.order[block.cols.start + flat % width])
+        progress.advance(_size(block.rows, block.cols, excluded))
+    return np.concatenate(found_a), np.concatenate(found_b)
+
+
+class LocalRunner:
+    """The blocks in this process, one after another."""
+
+    def count(self, groups: TemplateGroups, grid: ScoreGrid, blocks: Sequence[Block], config: ScaleConfig,
+              moments: bool, progress: Progress) -> BlockCounts:
+        return count_blocks(groups, grid, blocks, config, moments=moments, progress=progress)
+
+    def find(self, groups: TemplateGroups, floor: float, blocks: Sequence[Block], config: ScaleConfig,
+             progress: Progress) -> tuple[np.ndarray, np.ndarray]:
+        return find_in_blocks(groups, floor, blocks, config, progress=progress)
+
+
+def all_blocks(groups: TemplateGroups, config: ScaleConfig) -> list[Block]:
+    """Every block of every cell (see the module text)."""
+    return [Block(cell, rows, cols) for cell, rows, cols in _Layout(groups, config.block_elements).blocks()]
+
+
 def count_pairs(groups: TemplateGroups, *, config: ScaleConfig = ScaleConfig(), extra: Sequence[float] = (),
-                moments: bool = True, progress: Progress = SILENT, description: str = "scoring") -> StreamedCounts:
+                moments: bool = True, progress: Progress = SILENT, description: str = "scoring",
+                runner: BlockRunner | None = None) -> StreamedCounts:
     """Score every non-mated pair of ``groups`` once and count it on the grid (`plan_grid`)
     per cell. ``extra``: thresholds whose counts must be exact (they become edges).
-    ``moments``: also sum the scores and their squares (for d'; a little slower)."""
-    layout = _Layout(groups, config.block_elements)
-    blocks = _blocks_for(groups, layout.order, config.backend)
-    grid = plan_grid(groups, config, extra=extra, blocks=blocks)
-    blocks.start_counts(grid, groups.n_cells)
-    total = np.zeros(groups.n_cells, np.int64)
+    ``moments``: also sum the scores and their squares (for d'; a little slower).
+    ``runner``: where the blocks run (default: here)."""
+    grid = plan_grid(groups, config, extra=extra)
     progress.start(float(groups.pair_counts().sum()), unit="comparisons", description=description)
-    for cell, rows, cols in layout.blocks():
-        excluded = layout.excluded(rows, cols)
-        size = _size(rows, cols, excluded)
-        blocks.count(cell, blocks.scores(rows, cols, excluded), moments)
-        total[cell] += size
-        progress.advance(size)
-    fine, level_counts, sums, squares, high = blocks.totals()
-    edges, above = _at_or_above(grid, fine, level_counts)
-    del fine
-    return StreamedCounts(edges=edges, above=above, total=total, sums=sums, squares=squares,
-                          high=high if moments else float("nan"), n_groups=groups.n_groups)
+    counted = (runner or LocalRunner()).count(groups, grid, all_blocks(groups, config), config, moments, progress)
+    edges, above = _at_or_above(grid, counted.fine, counted.levels)
+    return StreamedCounts(edges=edges, above=above, total=counted.total, sums=counted.sums, squares=counted.squares,
+                          high=counted.high if moments else float("nan"), n_groups=groups.n_groups)
 
 
 def _at_or_above(grid: ScoreGrid, fine: np.ndarray, level_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -559,26 +637,31 @@ class PairIndex:
 
 def pairs_at_or_above(groups: TemplateGroups, floor: float, *, config: ScaleConfig = ScaleConfig(),
                       limit: int | None = None, progress: Progress = SILENT,
-                      description: str = "keeping the upper tail") -> PairIndex:
+                      description: str = "keeping the upper tail", runner: BlockRunner | None = None) -> PairIndex:
     """Every non-mated pair whose float32 score is at least ``floor`` (a second pass over the
-    blocks). ``limit``: raise rather than keep more pairs than this."""
-    layout = _Layout(groups, config.block_elements)
-    blocks = _blocks_for(groups, layout.order, config.backend)
-    found_a: list[np.ndarray] = []
-    found_b: list[np.ndarray] = []
-    kept = 0
+    blocks). ``limit``: raise rather than keep more pairs than this (checked as the blocks
+    come back: per block here, per share of blocks on a cluster)."""
     progress.start(float(groups.pair_counts().sum()), unit="comparisons", description=description)
-    for _, rows, cols in layout.blocks():
-        excluded = layout.excluded(rows, cols)
-        block = blocks.scores(rows, cols, excluded)
-        flat = blocks.at_or_above(block, floor)
-        width = cols.stop - cols.start
-        found_a.append(layout.order[rows.start + flat // width])
-        found_b.append(layout.order[cols.start + flat % width])
-        kept += len(flat)
+    runner = runner or LocalRunner()
+    found_a: list[np.ndarray] = [np.zeros(0, np.int64)]
+    found_b: list[np.ndarray] = [np.zeros(0, np.int64)]
+    kept = 0
+    for share in _shares(all_blocks(groups, config), groups, limit):
+        a, b = runner.find(groups, floor, share, config, progress)
+        found_a.append(a)
+        found_b.append(b)
+        kept += len(a)
         if limit is not None and kept > limit:
             raise ConfigError(f"--memory: more than {limit:,} pairs score at or above {floor:.6g}; raise --memory")
-        progress.advance(_size(rows, cols, excluded))
-    a = np.concatenate(found_a) if found_a else np.zeros(0, np.int64)
-    b = np.concatenate(found_b) if found_b else np.zeros(0, np.int64)
+    a, b = np.concatenate(found_a), np.concatenate(found_b)
     return PairIndex(np.minimum(a, b), np.maximum(a, b))
+
+
+def _shares(blocks: Sequence[Block], groups: TemplateGroups, limit: int | None) -> Iterator[Sequence[Block]]:
+    """The blocks in shares of about a tenth of all pairs, so a limit is checked as they come."""
+    if limit is None:
+        yield blocks
+        return
+    step = max(1, len(blocks) // 10)
+    for start in range(0, len(blocks), step):
+        yield blocks[start:start + step]

@@ -274,6 +274,12 @@ def images(
     memory: int = typer.Option(1024, "--memory", help="MiB the comparisons may use (streaming keeps within it)."),
     backend: str = typer.Option("auto", "--backend", help="Block products on: auto (a CUDA GPU via CuPy or PyTorch "
                                                           "when present), numpy, cupy or torch."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="Enrolment processes, each with the models loaded once (default: one "
+                                               "per core, as memory allows)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Enrol and score on a Ray cluster: auto, local (a Ray "
+                                                          "instance here, on 127.0.0.1 only) or HOST:PORT; images at "
+                                                          "the same paths on every node (pip install 'unseen[ray]')."),
     bootstrap: int = typer.Option(1000, "--bootstrap"),
     seed: int = typer.Option(0, "--seed"),
     json_out: Optional[Path] = typer.Option(None, "--json"),
@@ -287,6 +293,7 @@ def images(
     from unseen.audit.report import write_csv_table
     from unseen.audit.scale import ScaleConfig
     from unseen.audit.verification.images import ImagesConfig, audit_images
+    from unseen.redact.batch import default_workers
 
     console = Console()
     parsed = read_images_manifest(manifest, path_column=path_column, subject_column=subject_column, groups=group,
@@ -296,7 +303,8 @@ def images(
                                 bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
     options = ImagesConfig(enrol=EnrolConfig(faces=faces, detector=detector, detection_side=detection_side),
                            customary=customary, max_nonmated=max_nonmated, templates=templates, scoring=scoring,
-                           scale=ScaleConfig(memory_mib=memory, fine_bins=1 << 16, backend=backend))
+                           scale=ScaleConfig(memory_mib=memory, fine_bins=1 << 16, backend=backend),
+                           workers=workers or default_workers(), ray=ray)
     with progress_bar(console) as bar:
         result = audit_images(parsed, models=model, config=base, images=options, attributes=list(group) + list(cross),
                               progress=bar)

@@ -7,6 +7,7 @@ same analysis, with the report saying that nothing is measured about failures to
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import numpy as np
 
 from unseen.audit.recognition.comparisons import Provenance, label_codes
 from unseen.audit.recognition.enrolment import (
-    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, enrol_images, failure_to_enrol, image_digest, settings_text,
+    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, ProcessEmbedding, enrol_images, failure_to_enrol, image_digest,
+    settings_text,
 )
 from unseen.audit.recognition.manifest import Manifest, image_labels
 from unseen.audit.recognition.pairs import DEFAULT_MAX_NONMATED, comparisons_from_images, identical_files
@@ -57,7 +59,10 @@ class ImagesConfig:
     in (see `unseen.audit.recognition.templates`); None keeps nothing. ``scoring`` and
     ``scale``: whether pairs are listed or streamed (`Scoring`), and the memory, grid and
     hardware of streaming (``scale.memory_mib`` also decides ``auto``). ``max_nonmated``:
-    the sample size of a listed table (streaming scores every pair).
+    the sample size of a listed table (streaming scores every pair). ``workers``: enrolment
+    processes, each with the models loaded once. ``ray``: enrol and score on a Ray cluster
+    (`unseen.distributed.RayCluster`'s address: ``auto``, ``local`` or ``HOST:PORT``); then
+    ``auto`` scoring streams.
     """
 
     enrol: EnrolConfig = field(default_factory=EnrolConfig)
@@ -66,10 +71,14 @@ class ImagesConfig:
     templates: Path | None = None
     scoring: Scoring = Scoring.AUTO
     scale: ScaleConfig = field(default_factory=lambda: ScaleConfig(fine_bins=1 << 16))
+    workers: int = 1
+    ray: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_nonmated < 1:
             raise ConfigError(f"--max-nonmated: expected at least 1, got {self.max_nonmated}")
+        if self.workers < 1:
+            raise ConfigError(f"--workers: expected at least 1, got {self.workers}")
         object.__setattr__(self, "scoring", Scoring.parse(self.scoring, "--scoring"))
 
 
@@ -205,21 +214,25 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
     store = TemplateStore.open(images.templates) if images.templates is not None else None
     digests = [image_digest(path) for path in manifest.paths]
     copies = _copies(manifest, digests)
-    enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
-                              store=store, digests=digests, progress=progress)
-    if images.customary:
-        config = replace(config, operating_points=(*config.operating_points, *_customary_points(enrolments)))
-    attributes = tuple(attributes or manifest.attributes)
-    exclude = identical_files(digests) >= 0
-    if _streams(manifest, enrolments, exclude, config, images):
-        pairs = all_pairs(manifest, enrolments, [embedders[m] for m in models], exclude=exclude)
-        audit = audit_all_pairs(pairs, config=config, scale=images.scale, attributes=attributes, progress=progress)
-        n_mated = pairs.n_mated
-    else:
-        comparisons = comparisons_from_images(manifest, enrolments, [embedders[m] for m in models],
-                                              max_nonmated=images.max_nonmated, seed=config.seed, exclude=exclude)
-        audit = audit_verification(comparisons, config=config, attributes=attributes, progress=progress)
-        n_mated = comparisons.n_mated
+    with _cluster(images.ray) as cluster:
+        with _embedding(models, images, cluster, build_embedder, build_detector) as embedding:
+            enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
+                                      store=store, digests=digests, progress=progress, embedding=embedding)
+        if images.customary:
+            config = replace(config, operating_points=(*config.operating_points, *_customary_points(enrolments)))
+        attributes = tuple(attributes or manifest.attributes)
+        exclude = identical_files(digests) >= 0
+        if _streams(manifest, enrolments, exclude, config, images, cluster is not None):
+            pairs = all_pairs(manifest, enrolments, [embedders[m] for m in models], exclude=exclude)
+            audit = audit_all_pairs(pairs, config=config, scale=images.scale, attributes=attributes,
+                                    progress=progress, runner=cluster.runner() if cluster is not None else None)
+            n_mated = pairs.n_mated
+        else:
+            comparisons = comparisons_from_images(manifest, enrolments, [embedders[m] for m in models],
+                                                  max_nonmated=images.max_nonmated, seed=config.seed,
+                                                  exclude=exclude)
+            audit = audit_verification(comparisons, config=config, attributes=attributes, progress=progress)
+            n_mated = comparisons.n_mated
     failures = tuple(failure_to_enrol(manifest, e, attributes) for e in enrolments)
     notes = [f"Faces: {settings_text(images.enrol)}."]
     if store is not None:
@@ -240,17 +253,37 @@ def _compared(manifest: Manifest, enrolments: Sequence[Enrolment], exclude: np.n
     return np.flatnonzero(enrolled)
 
 
+def _cluster(address: str | None):
+    if address is None:
+        return nullcontext(None)
+    from unseen.distributed import RayCluster
+
+    return RayCluster(address)
+
+
+def _embedding(models: Sequence[str], images: ImagesConfig, cluster: Any, build_embedder: Callable[[str], Any],
+               build_detector: Callable[[str], Any]):
+    """Where the images are embedded: the cluster's actors, worker processes, or here (None)."""
+    if cluster is not None:
+        return nullcontext(cluster.embedding(models, images.enrol, build_embedder=build_embedder,
+                                             build_detector=build_detector))
+    if images.workers > 1:
+        return ProcessEmbedding(models, images.enrol, workers=images.workers, build_embedder=build_embedder,
+                                build_detector=build_detector)
+    return nullcontext(None)
+
+
 def _streams(manifest: Manifest, enrolments: Sequence[Enrolment], exclude: np.ndarray, config: VerificationConfig,
-             images: ImagesConfig) -> bool:
-    """Whether to stream: as asked, or (auto) when the table would not fit in memory and the
-    options allow it (no whole-range threshold policy, no pair bootstrap)."""
+             images: ImagesConfig, on_cluster: bool) -> bool:
+    """Whether to stream: as asked, or (auto) on a cluster or when the table would not fit in
+    memory, as far as the options allow (no whole-range threshold policy, no pair bootstrap)."""
     if images.scoring is not Scoring.AUTO:
         return images.scoring is Scoring.STREAMING
     n = len(_compared(manifest, enrolments, exclude))
     listed = n * (n - 1) // 2
     needs_table = (any(p.policy.needs_all_scores for p in config.operating_points)
                    or config.bootstrap_unit is BootstrapUnit.PAIR)
-    return not needs_table and listed * TABLE_BYTES_PER_PAIR > images.scale.memory_bytes
+    return not needs_table and (on_cluster or listed * TABLE_BYTES_PER_PAIR > images.scale.memory_bytes)
 
 
 def all_pairs(manifest: Manifest, enrolments: Sequence[Enrolment], embedders: Sequence[Any], *,

@@ -37,7 +37,7 @@ from unseen.audit.recognition.comparisons import (
 )
 from unseen.audit.recognition.pairs import PairPlan, mated_pairs, pair_scores
 from unseen.audit.scale import (
-    ScaleConfig, StreamedCounts, TemplateGroups, cell_index, count_pairs, pairs_at_or_above, threshold_on,
+    BlockRunner, ScaleConfig, StreamedCounts, TemplateGroups, cell_index, count_pairs, pairs_at_or_above, threshold_on,
 )
 from unseen.audit.stats.uncertainty import ClusterBootstrap
 from unseen.audit.verification.audit import estimate_points, operating_points, points_of
@@ -411,14 +411,15 @@ class KeptPairs:
 
 
 def _kept_pairs(pairs: AllPairs, model: int, groups: TemplateGroups, plan: FloorPlan, *, scale: ScaleConfig,
-                max_kept: int, progress: Progress) -> KeptPairs:
+                max_kept: int, progress: Progress, runner: BlockRunner | None) -> KeptPairs:
     """Mated pairs and the non-mated ones at or above the plan's floor, scored by the model itself."""
     floor = plan.listed_from
     templates, embedder = pairs.templates[model], pairs.embedders[model]
     mated_a, mated_b = mated_pairs(pairs.subjects)
     if np.isfinite(floor):
         found = pairs_at_or_above(groups, floor - plan.tolerance, config=scale, limit=max_kept + max_kept // 4,
-                                  progress=progress, description=f"{pairs.models[model]}: keeping the upper tail")
+                                  progress=progress, description=f"{pairs.models[model]}: keeping the upper tail",
+                                  runner=runner)
         a, b = found.a, found.b
     else:
         a, b = np.triu_indices(len(pairs), 1)
@@ -473,10 +474,11 @@ def _margin_and_tolerance(groups: TemplateGroups, counts: StreamedCounts) -> tup
 
 def audit_all_pairs(pairs: AllPairs, *, config: VerificationConfig = VerificationConfig(),
                     scale: ScaleConfig = ScaleConfig(fine_bins=1 << 16), attributes: Sequence[str] | None = None,
-                    progress: Progress = SILENT) -> VerificationAudit:
+                    progress: Progress = SILENT, runner: BlockRunner | None = None) -> VerificationAudit:
     """The verification audit of every pair of ``pairs``' images, for every model and
     attribute, streamed (see the module text). Refuses the whole-range threshold policies
-    and the pair bootstrap, which need every score listed."""
+    and the pair bootstrap, which need every score listed. ``runner``: where the blocks are
+    scored (default: here; a Ray cluster: `unseen.distributed.RayCluster.runner`)."""
     attributes = tuple(attributes or pairs.attributes)
     combos = Combos.of(pairs, attributes)
     n_nonmated = pairs.n_nonmated
@@ -494,7 +496,8 @@ def audit_all_pairs(pairs: AllPairs, *, config: VerificationConfig = Verificatio
                                 Metric.parse(embedder.metric, "metric"))
         mine = points_of(points, model)
         fixed = [float(p.threshold) for p in mine if p.policy is ThresholdPolicy.FIXED]
-        counts = count_pairs(groups, config=scale, extra=fixed, progress=progress, description=f"{model}: scoring")
+        counts = count_pairs(groups, config=scale, extra=fixed, progress=progress, description=f"{model}: scoring",
+                             runner=runner)
         views = [AttributeCounts.of(counts, combos, pairs, a) for a in attributes]
         margin, tolerance = _margin_and_tolerance(groups, counts)
         plan = plan_floor(counts, views, mine, config=config, max_kept=max_kept, margin=margin, tolerance=tolerance)
@@ -503,7 +506,7 @@ def audit_all_pairs(pairs: AllPairs, *, config: VerificationConfig = Verificatio
         mine = tuple(p for p in mine if id(p) not in dropped)
         if not mine:
             continue
-        kept = _kept_pairs(pairs, m, groups, plan, scale=scale, max_kept=max_kept, progress=progress)
+        kept = _kept_pairs(pairs, m, groups, plan, scale=scale, max_kept=max_kept, progress=progress, runner=runner)
         notes.append(f"{model}: all {n_nonmated:,} non-mated pairs scored in blocks and counted; "
                      f"{int((~kept.mated).sum()):,} of them (from {pairs.scales[m].from_similarity(plan.listed_from):.4g} "
                      f"on the {pairs.scales[m].value} scale up) kept with exact scores for the thresholds and the "
