@@ -89,7 +89,7 @@ def test_memory_is_bounded_by_the_setting_not_the_comparisons():
 
 def test_options_are_checked():
     with pytest.raises(ConfigError, match="--memory"):
-        ScaleConfig(memory_mib=8)
+        ScaleConfig(memory_mib=4)
     with pytest.raises(ConfigError, match="--backend"):
         ScaleConfig(backend="tpu")
     with pytest.raises(ConfigError, match="group"):

@@ -77,8 +77,8 @@ class ScaleConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", Backend.parse(self.backend, "--backend"))
-        if self.memory_mib < 64:
-            raise ConfigError(f"--memory: expected at least 64 MiB, got {self.memory_mib}")
+        if self.memory_mib < 8:
+            raise ConfigError(f"--memory: expected at least 8 MiB, got {self.memory_mib}")
         if self.fine_bins < 256:
             raise ConfigError(f"fine_bins: expected at least 256, got {self.fine_bins}")
         if not 0.0 < self.fine_share <= 1.0:

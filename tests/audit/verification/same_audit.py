@@ -25,7 +25,8 @@ def assert_same_audit(listed, streamed, *, rtol=1e-9):
     for a, b in zip(listed.results, streamed.results):
         assert [p.point for p in a.operating_points] == [p.point for p in b.operating_points]
         for p, q in zip(a.operating_points, b.operating_points):
-            assert p.flags == q.flags and p.groups.flags == q.groups.flags
+            assert p.flags == q.flags, f"{a.model} / {p.point.name}: {p.flags} != {q.flags}"
+            assert p.groups.flags == q.groups.flags, f"{a.model} / {p.point.name}: {p.groups.flags} != {q.groups.flags}"
             for name, x in _values(p).items():
                 y = _values(q)[name]
                 assert np.allclose(np.asarray(x, float), np.asarray(y, float), rtol=rtol, atol=1e-12,

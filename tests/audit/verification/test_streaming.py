@@ -60,8 +60,9 @@ def test_streamed_audit_equals_the_listed_table():
     listed = audit_verification(comparisons_from_images(manifest, enrolments, scorers), config=CONFIG,
                                 attributes=ATTRIBUTES)
     streamed = audit_all_pairs(all_pairs(manifest, enrolments, scorers), config=CONFIG,
-                               scale=ScaleConfig(memory_mib=64, fine_bins=1 << 12), attributes=ATTRIBUTES)
+                               scale=ScaleConfig(memory_mib=8, fine_bins=1 << 12), attributes=ATTRIBUTES)
     assert_same_audit(listed, streamed)
+    assert all("of them (from" in n for n in streamed.notes[1:])     # only the upper tail was kept
     for a, b in zip(listed.results, streamed.results):
         assert np.allclose(a.scores.auc, b.scores.auc, atol=1e-3)
         assert np.array_equal(a.scores.mated_histogram.sum(axis=1), b.scores.mated_histogram.sum(axis=1))
@@ -72,12 +73,12 @@ def test_streamed_audit_equals_the_listed_table():
 
 
 def test_memory_too_small_for_a_threshold_skips_that_point_and_says_so():
-    manifest, enrolments, scorers = _images(n=1100, d=8, seed=1)
+    manifest, enrolments, scorers = _images(n=500, d=8, seed=1)
     config = VerificationConfig(operating_points=(OperatingPoint(target_fmr=1e-3),
                                                   OperatingPoint(policy="fixed", threshold=-0.5, model="cosine")),
                                 extra_targets=(), n_bootstrap=0)
     streamed = audit_all_pairs(all_pairs(manifest, enrolments[:1], scorers[:1]), config=config,
-                               scale=ScaleConfig(memory_mib=64, fine_bins=1 << 12), attributes=["race"])
+                               scale=ScaleConfig(memory_mib=8, fine_bins=1 << 12), attributes=["race"])
     (item,) = streamed.results
     assert [p.point.name for p in item.operating_points] == ["FMR 0.001"]
     assert any("fixed -0.5" in s and "raise --memory" in s for s in streamed.skipped_targets)
@@ -111,7 +112,8 @@ def test_images_mode_streams_when_asked_and_gives_the_same_audit(manifest_path):
     for scoring in ("exact", "streaming", "auto"):
         _, _, builders = fakes()
         results[scoring] = audit_images(manifest, models=["fake"], config=config, attributes=["group", "group x tone"],
-                                        images=ImagesConfig(scoring=scoring), **builders)
+                                        images=ImagesConfig(scoring=scoring, scale=ScaleConfig(memory_mib=8)),
+                                        **builders)
     assert_same_audit(results["exact"].audit, results["streaming"].audit)
     assert not any("scored in blocks" in n for n in results["auto"].audit.notes)   # small: listed
     assert any("scored in blocks" in n for n in results["streaming"].audit.notes)

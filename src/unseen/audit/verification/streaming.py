@@ -200,9 +200,10 @@ class FloorPlan:
 
 def plan_floor(counts: StreamedCounts, views: Sequence[AttributeCounts], points: Sequence[OperatingPoint], *,
                config: VerificationConfig, max_kept: int, margin: float, tolerance: float) -> FloorPlan:
-    """The floor every point needs (strictly: its thresholds; loosely: also the bootstrap's
-    `VerificationConfig.tail_factor` room), ``margin`` below the counts' estimate of it, as
-    far as ``max_kept`` pairs allow; points it cannot serve are returned as skipped."""
+    """No floor when every pair fits in ``max_kept``; else the floor every point needs
+    (loosely: its thresholds and the bootstrap's `VerificationConfig.tail_factor` room;
+    strictly: its thresholds), ``margin`` below the counts' estimate of it, as far as
+    ``max_kept`` pairs allow; points it cannot serve are returned as skipped."""
     edges = counts.edges
     everything, total = counts.combined(np.arange(len(counts.total)))
     strict: list[float] = []
@@ -230,6 +231,8 @@ def plan_floor(counts: StreamedCounts, views: Sequence[AttributeCounts], points:
         k = int(np.searchsorted(edges, listed_from - tolerance, side="right")) - 1
         return int(everything[k]) if k >= 0 else total
 
+    if total <= max_kept:   # everything fits: a bootstrap rerun over every pair is then the table's too
+        return FloorPlan(-np.inf, tolerance, total, ())
     for need in (min([strict_floor, *loose]), strict_floor):
         listed_from = need - margin
         if kept(listed_from) <= max_kept:
@@ -464,6 +467,14 @@ def _replicates(pairs: AllPairs, view: AttributeCounts, data: PairData, config: 
     return blocks
 
 
+def _kept_note(model: str, n_nonmated: int, kept: KeptPairs, scale: ScoreScale) -> str:
+    text = f"{model}: all {n_nonmated:,} non-mated pairs scored in blocks and counted; "
+    if not np.isfinite(kept.listed_from):
+        return text + "all of them kept with exact scores (they fit in the memory setting)"
+    return (text + f"{int((~kept.mated).sum()):,} of them (from {scale.from_similarity(kept.listed_from):.4g} on the "
+            f"{scale.value} scale up) kept with exact scores for the thresholds and the bootstrap")
+
+
 def _margin_and_tolerance(groups: TemplateGroups, counts: StreamedCounts) -> tuple[float, float]:
     """Room below the counts' estimate of a threshold (two bins of the grid), and how far a
     float32 block score may sit from the model's own (generously)."""
@@ -507,10 +518,7 @@ def audit_all_pairs(pairs: AllPairs, *, config: VerificationConfig = Verificatio
         if not mine:
             continue
         kept = _kept_pairs(pairs, m, groups, plan, scale=scale, max_kept=max_kept, progress=progress, runner=runner)
-        notes.append(f"{model}: all {n_nonmated:,} non-mated pairs scored in blocks and counted; "
-                     f"{int((~kept.mated).sum()):,} of them (from {pairs.scales[m].from_similarity(plan.listed_from):.4g} "
-                     f"on the {pairs.scales[m].value} scale up) kept with exact scores for the thresholds and the "
-                     "bootstrap")
+        notes.append(_kept_note(model, n_nonmated, kept, pairs.scales[m]))
         for attribute, view in zip(attributes, views):
             results.append(_analysis(pairs, m, attribute, view, counts, kept, mine, unit, config, progress))
     return VerificationAudit(config=config, results=tuple(results), models=tuple(pairs.models),
