@@ -270,15 +270,20 @@ class _Layout:
     def blocks(self) -> Iterator[tuple[int, slice, slice]]:
         groups = self.groups
         for g in range(groups.n_groups):
+            row_cuts = self._cuts(g)
             for h in range(g, groups.n_groups):
                 cell = int(groups.cell_index(g, h))
-                row_start, row_stop = self.starts[g], self.starts[g + 1]
-                col_stop = self.starts[h + 1]
-                for r0 in range(row_start, row_stop, self.side):
-                    r1 = min(r0 + self.side, row_stop)
-                    first_col = r0 if g == h else self.starts[h]
-                    for c0 in range(first_col, col_stop, self.side):
-                        yield cell, slice(r0, r1), slice(c0, min(c0 + self.side, col_stop))
+                col_cuts = self._cuts(h)
+                for i, (r0, r1) in enumerate(zip(row_cuts[:-1], row_cuts[1:])):
+                    first = i if g == h else 0   # within a group: the blocks on and above the diagonal
+                    for c0, c1 in zip(col_cuts[first:-1], col_cuts[first + 1:]):
+                        yield cell, slice(int(r0), int(r1)), slice(int(c0), int(c1))
+
+    def _cuts(self, g: int) -> np.ndarray:
+        """Group ``g``'s rows in equal spans of at most ``side`` (no sliver at the end)."""
+        start, stop = self.starts[g], self.starts[g + 1]
+        spans = max(1, -(-(stop - start) // self.side))
+        return np.linspace(start, stop, spans + 1).round().astype(np.int64)
 
     def excluded(self, rows: slice, cols: slice) -> np.ndarray | None:
         """Pairs of a block that are not counted: the diagonal and below, and one subject's pairs."""
@@ -312,8 +317,12 @@ class _ArrayBlocks:
         self.rows = xp.asarray(np.ascontiguousarray(rows[order], dtype=np.float32))
         self.squares = (self.rows * self.rows).sum(axis=1) if groups.metric is Metric.EUCLIDEAN else None
 
-    def scores(self, rows: slice, cols: slice, excluded: np.ndarray | None) -> Any:
+    def scores(self, rows: slice | np.ndarray, cols: slice | np.ndarray, excluded: np.ndarray | None) -> Any:
+        """Scores of ``rows`` against ``cols`` (positions in the sorted order, as slices or
+        index arrays); pairs in ``excluded`` get -inf (never counted)."""
         xp = self.xp
+        if isinstance(rows, np.ndarray):
+            rows, cols = xp.asarray(rows), xp.asarray(cols)
         block = self.rows[rows] @ self.rows[cols].T
         if self.metric is Metric.EUCLIDEAN:
             block *= -2.0
@@ -366,7 +375,7 @@ class _ArrayBlocks:
 
     def at_or_above(self, block: Any, floor: float) -> np.ndarray:
         """Flat indices of the block's scores at or above ``floor``."""
-        return self.to_numpy(self.xp.flatnonzero(block.ravel() >= floor))
+        return self.to_numpy(self.xp.flatnonzero(block.ravel() >= float32_at_least(floor)))
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.asarray(array) if self.xp is np else self.xp.asnumpy(array)
@@ -384,8 +393,10 @@ class _TorchBlocks:
         self.rows = torch.from_numpy(np.ascontiguousarray(rows[order], dtype=np.float32)).to(device)
         self.squares = (self.rows * self.rows).sum(dim=1) if groups.metric is Metric.EUCLIDEAN else None
 
-    def scores(self, rows: slice, cols: slice, excluded: np.ndarray | None) -> Any:
+    def scores(self, rows: slice | np.ndarray, cols: slice | np.ndarray, excluded: np.ndarray | None) -> Any:
         torch = self.torch
+        if isinstance(rows, np.ndarray):
+            rows, cols = torch.from_numpy(rows).to(self.device), torch.from_numpy(cols).to(self.device)
         block = self.rows[rows] @ self.rows[cols].T
         if self.metric is Metric.EUCLIDEAN:
             block = -torch.sqrt(torch.clamp(self.squares[rows][:, None] + self.squares[cols][None, :] - 2.0 * block,
@@ -408,8 +419,8 @@ class _TorchBlocks:
     def count(self, cell: int, block: Any, moments: bool) -> None:
         torch, grid = self.torch, self.grid
         for k, level in enumerate(self.levels):
-            self.level_counts[cell, k] += torch.count_nonzero(block >= level)
-        values = block[block >= self.cut]
+            self.level_counts[cell, k] += torch.count_nonzero(block >= float(level))
+        values = block[block >= float(self.cut)]
         if values.numel():
             codes = ((values - grid.cut) * (1.0 / grid.width)).to(torch.int64).clamp_(0, grid.fine_bins - 1)
             self.fine[cell] += torch.bincount(codes, minlength=grid.fine_bins)
@@ -425,7 +436,10 @@ class _TorchBlocks:
                 self.squares_sum.cpu().numpy(), float(self.high.cpu().numpy()[0]))
 
     def at_or_above(self, block: Any, floor: float) -> np.ndarray:
-        return self.torch.nonzero(block.reshape(-1) >= floor).reshape(-1).cpu().numpy()
+        return self.torch.nonzero(block.reshape(-1) >= float(float32_at_least(floor))).reshape(-1).cpu().numpy()
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return array.cpu().numpy()
 
 
 def gpu_backend() -> Backend | None:
