@@ -46,7 +46,7 @@ from unseen.audit.verification.config import BootstrapUnit, OperatingPoint, Thre
 from unseen.audit.verification.estimates import assemble
 from unseen.audit.verification.metrics import DetCurve
 from unseen.audit.verification.results import GroupScores, ModelAttributeAudit, VerificationAudit
-from unseen.audit.verification.weights import SubjectCounts, UnitWeighting, Weighting, _chunk_size
+from unseen.audit.verification.weights import SubjectCounts, UnitWeighting, Weighting, chunk_size
 from unseen.errors import ConfigError
 from unseen.faces.embedders.base import Metric
 from unseen.progress import SILENT, Progress
@@ -459,7 +459,7 @@ def _replicates(pairs: AllPairs, view: AttributeCounts, data: PairData, config: 
 
     def blocks(weighted_pairs: int) -> Iterable[Weighting]:
         rng = np.random.default_rng(config.seed)
-        size = _chunk_size(weighted_pairs + data.n_subjects)
+        size = chunk_size(weighted_pairs + data.n_subjects)
         for counts in bootstrap.chunks(rng=rng, n_replicates=config.n_bootstrap, chunk_size=size):
             yield StreamedSubjectCounts(counts=counts, data=data, cell_bilinear=[], per_group=per_group,
                                         per_subject=per_subject)

@@ -152,7 +152,7 @@ def _bilinear_cells(data: PairData) -> list:
     return matrices
 
 
-def _chunk_size(n_items: int) -> int:
+def chunk_size(n_items: int) -> int:
     return int(max(1, min(64, 3_000_000 // max(n_items, 1))))
 
 
@@ -164,7 +164,7 @@ def replicate_blocks(comparisons: Comparisons, grouping: Grouping, data: PairDat
     if unit is BootstrapUnit.SUBJECT:
         bootstrap = ClusterBootstrap(strata=_subject_strata(comparisons, grouping))
         bilinear = _bilinear_cells(data)
-        size = _chunk_size(weighted_pairs + data.n_subjects)
+        size = chunk_size(weighted_pairs + data.n_subjects)
         for counts in bootstrap.chunks(rng=rng, n_replicates=config.n_bootstrap, chunk_size=size):
             yield SubjectCounts(counts=counts, data=data, cell_bilinear=bilinear)
     else:
@@ -173,6 +173,6 @@ def replicate_blocks(comparisons: Comparisons, grouping: Grouping, data: PairDat
         cells = np.where(~data.mated & (data.cell >= 0), data.cell, 0)
         keep = (~data.mated & (data.cell >= 0)).astype(np.float64)
         indicator = sparse.csr_matrix((keep, (np.arange(len(cells)), cells)), shape=(len(cells), data.n_cells))
-        size = _chunk_size(len(data.score))
+        size = chunk_size(len(data.score))
         for counts in bootstrap.chunks(rng=rng, n_replicates=config.n_bootstrap, chunk_size=size):
             yield PairCounts(counts=counts, cell_matrix=indicator)
