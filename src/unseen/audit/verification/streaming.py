@@ -237,7 +237,8 @@ def plan_floor(counts: StreamedCounts, views: Sequence[AttributeCounts], points:
         listed_from = need - margin
         if kept(listed_from) <= max_kept:
             return FloorPlan(listed_from, tolerance, kept(listed_from), ())
-    listed_from = float(edges[int(np.flatnonzero(everything <= max_kept)[0])]) + tolerance
+    affordable = np.flatnonzero(everything <= max_kept)
+    listed_from = float(edges[affordable[0] if len(affordable) else -1]) + tolerance
     skipped = tuple((point, f"its thresholds need the pairs from {need:.6g} up kept exactly "
                             f"({kept(need - margin):,} pairs), more than the memory setting allows "
                             f"({max_kept:,}); raise --memory")
