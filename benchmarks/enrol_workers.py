@@ -50,7 +50,7 @@ def main() -> None:
             enrolments = enrol_images(paths, embedders=embedders, detector=detector, config=config)
         seconds = time.perf_counter() - start
         templates = [e.templates for e in enrolments]
-        same = reference is None or all(np.allclose(a, b, atol=1e-5) for a, b in zip(reference, templates))
+        same = reference is None or all(np.array_equal(a, b) for a, b in zip(reference, templates))
         reference = reference or templates
         print(f"{workers} worker(s): {seconds:.1f} s, {len(paths) / seconds:.2f} photos/s "
               f"(load average {os.getloadavg()[0]:.1f}); same templates as the first run: {same}")

@@ -34,6 +34,6 @@ def test_streamed_audit_of_real_templates_equals_the_table(utkface_dir, tmp_path
     listed, streamed = audits["exact"], audits["streaming"]
     assert listed.n_pairs == 240 * 239 // 2 and listed.n_mated == 0
     assert_same_audit(listed, streamed)
-    assert "of them (from" in streamed.notes[-1]                    # the upper tail only was kept
+    assert "of them (distance up to" in streamed.notes[-1]          # the upper tail only was kept
     point = streamed.result(model="facenet", attribute="race x gender").operating_points[0]
     assert np.isfinite(point.threshold) and point.global_fmr <= 1e-3

@@ -20,7 +20,6 @@ care as the photos themselves.
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -176,7 +175,13 @@ class LocalEmbedding:
 class ProcessEmbedding:
     """``workers`` processes, each with its own detector and recognizers loaded once (built
     by ``build_embedder`` / ``build_detector``, which must be importable functions, such as
-    the model registry's) and its share of the cores. Use as a context manager."""
+    the model registry's). Use as a context manager.
+
+    Each worker keeps the libraries' own thread settings: the detector's results depend on
+    its thread count at the level of float rounding, which moves FaceNet's templates by up
+    to about 5e-5, so with fewer threads per worker the templates would not be this
+    process's, bit for bit.
+    """
 
     def __init__(self, models: Sequence[str], config: EnrolConfig, *, workers: int,
                  build_embedder: Callable[[str], Any], build_detector: Callable[[str], Any]) -> None:
@@ -187,7 +192,6 @@ class ProcessEmbedding:
         self._executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessEmbedding:
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
         try:
             pickle.dumps(self.builders)
         except (pickle.PicklingError, AttributeError, TypeError):
@@ -195,7 +199,7 @@ class ProcessEmbedding:
                               "defined at module level, e.g. the model registry's), or use one worker") from None
         self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
                                              initializer=_start_enrolment_worker,
-                                             initargs=(self.models, self.config, *self.builders, threads))
+                                             initargs=(self.models, self.config, *self.builders))
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
@@ -214,14 +218,9 @@ _worker_models: tuple[Mapping[str, Any], Any, EnrolConfig] | None = None
 
 
 def _start_enrolment_worker(models: tuple[str, ...], config: EnrolConfig, build_embedder: Callable[[str], Any],
-                            build_detector: Callable[[str], Any], threads: int) -> None:
+                            build_detector: Callable[[str], Any]) -> None:
     global _worker_models
-    import cv2
-
-    cv2.setNumThreads(threads)
     detector = build_detector(config.detector) if config.faces is FaceSource.DETECT else None
-    if hasattr(detector, "threads"):   # CenterFace reads it when its network first loads
-        detector.threads = threads
     _worker_models = ({name: build_embedder(name) for name in models}, detector, config)
 
 

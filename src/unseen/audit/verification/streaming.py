@@ -472,8 +472,10 @@ def _kept_note(model: str, n_nonmated: int, kept: KeptPairs, scale: ScoreScale) 
     text = f"{model}: all {n_nonmated:,} non-mated pairs scored in blocks and counted; "
     if not np.isfinite(kept.listed_from):
         return text + "all of them kept with exact scores (they fit in the memory setting)"
-    return (text + f"{int((~kept.mated).sum()):,} of them (from {scale.from_similarity(kept.listed_from):.4g} on the "
-            f"{scale.value} scale up) kept with exact scores for the thresholds and the bootstrap")
+    bound = scale.from_similarity(kept.listed_from)
+    where = f"distance up to {bound:.4g}" if scale is ScoreScale.DISTANCE else f"score from {bound:.4g} up"
+    return (text + f"{int((~kept.mated).sum()):,} of them ({where}) kept with exact scores for the thresholds and "
+            "the bootstrap")
 
 
 def _margin_and_tolerance(groups: TemplateGroups, counts: StreamedCounts) -> tuple[float, float]:
