@@ -77,7 +77,11 @@ class RayCluster:
                 ray.init(num_cpus=self.cpus_wanted, include_dashboard=False, _node_ip_address="127.0.0.1",
                          log_to_driver=False)
             else:
-                ray.init(address=self.address, log_to_driver=False)
+                try:
+                    ray.init(address=self.address, log_to_driver=False)
+                except (ConnectionError, RuntimeError, ValueError) as error:
+                    raise ConfigError(f"--ray {self.address}: cannot join that Ray cluster ({error}); start one with "
+                                      "`ray start --head`, name its address, or use --ray local") from None
             self._connected_here = True
         self._ray = ray
         if self.address == LOCAL:

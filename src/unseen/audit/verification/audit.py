@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from unseen.audit.recognition.comparisons import Comparisons, Grouping
+from unseen.audit.recognition.comparisons import Comparisons
 from unseen.audit.stats import uncertainty
 from unseen.audit.verification.config import BootstrapUnit, OperatingPoint, ThresholdPolicy, VerificationConfig
 from unseen.audit.verification.engine import Engine, Replicates
