@@ -67,3 +67,12 @@ def write_manifest(tmp_path):
 def fakes():
     detector, embedder = FakeDetector(), FakeEmbedder()
     return detector, embedder, dict(build_embedder=lambda name: embedder, build_detector=lambda name: detector)
+
+
+def build_fake_embedder(name):
+    """A builder worker processes can import (lambdas cannot be sent to them)."""
+    return FakeEmbedder()
+
+
+def build_fake_detector(name):
+    return FakeDetector()

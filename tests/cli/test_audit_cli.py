@@ -109,7 +109,8 @@ def test_images_cli_with_fake_models(tmp_path, monkeypatch):
     templates = tmp_path / "t.npz"
     args = ["audit", "images", str(manifest_path), "--model", "fake", "--group", "group", "--target-fmr", "0.05",
             "--extra-targets", "0.1", "--bootstrap", "10", "--json", str(out), "--html", str(tmp_path / "o.html"),
-            "--csv", str(tmp_path / "tables"), "--templates", str(templates)]
+            "--csv", str(tmp_path / "tables"), "--templates", str(templates),
+            "--workers", "1"]   # the fake models live in this process only
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
@@ -125,6 +126,26 @@ def test_images_cli_with_fake_models(tmp_path, monkeypatch):
     assert rows.set_index("group").loc["B", "failed"] == 1
     rerun = runner.invoke(app, args)
     assert rerun.exit_code == 0 and "reused from earlier runs: fake 36 of 36" in " ".join(rerun.output.split())
+
+
+def test_images_cli_streams_every_pair_with_the_tables_figures(tmp_path, monkeypatch):
+    import unseen.faces.registry as registry
+
+    manifest_path = write_manifest(tmp_path)
+    monkeypatch.setattr(registry, "build_embedder", lambda name, **kw: FakeEmbedder())
+    monkeypatch.setattr(registry, "build_detector", lambda name, **kw: FakeDetector())
+    figures = {}
+    for scoring in ("exact", "streaming"):
+        out = tmp_path / f"{scoring}.json"
+        result = runner.invoke(app, ["audit", "images", str(manifest_path), "--model", "fake", "--group", "group",
+                                     "--target-fmr", "0.05", "--extra-targets", "0.1", "--bootstrap", "20",
+                                     "--scoring", scoring, "--memory", "8", "--workers", "1", "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        figures[scoring] = json.loads(out.read_text())["models"]["fake"]["thresholds"]
+    assert figures["exact"] == figures["streaming"]
+    result = runner.invoke(app, ["audit", "images", str(manifest_path), "--model", "fake", "--group", "group",
+                                 "--scoring", "fast"])
+    assert result.exit_code != 0 and "--scoring: unknown value" in str(result.exception)
 
 
 def test_pairs_manifest_cli(tmp_path):

@@ -281,7 +281,20 @@ def images(
     extra_targets: str = typer.Option("1e-3,1e-5", "--extra-targets"),
     customary: bool = typer.Option(True, "--customary/--no-customary",
                                    help="Also audit at each model's customary threshold."),
-    max_nonmated: int = typer.Option(20_000_000, "--max-nonmated", help="Sample non-mated pairs above this count."),
+    max_nonmated: int = typer.Option(20_000_000, "--max-nonmated",
+                                     help="Listed table only: sample non-mated pairs above this count."),
+    scoring: str = typer.Option("auto", "--scoring", help="auto (stream when the table of pairs would not fit in "
+                                                          "--memory), exact (list pairs) or streaming (every pair, "
+                                                          "in blocks)."),
+    memory: int = typer.Option(1024, "--memory", help="MiB the comparisons may use (streaming keeps within it)."),
+    backend: str = typer.Option("auto", "--backend", help="Block products on: auto (a CUDA GPU via CuPy or PyTorch "
+                                                          "when present), numpy, cupy or torch."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="Enrolment processes, each with the models loaded once (default: one "
+                                               "per core, as memory allows)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Enrol and score on a Ray cluster: auto, local (a Ray "
+                                                          "instance here, on 127.0.0.1 only) or HOST:PORT; images at "
+                                                          "the same paths on every node (pip install 'unseen[ray]')."),
     bootstrap: int = typer.Option(1000, "--bootstrap"),
     seed: int = typer.Option(0, "--seed"),
     json_out: Optional[Path] = typer.Option(None, "--json"),
@@ -294,7 +307,9 @@ def images(
     from unseen.audit.recognition.comparisons import ScoreScale
     from unseen.audit.recognition.enrolment import EnrolConfig
     from unseen.audit.report import write_csv_table
+    from unseen.audit.scale import ScaleConfig
     from unseen.audit.verification.images import ImagesConfig, audit_images
+    from unseen.redact.batch import default_workers
 
     console = Console()
     parsed = read_images_manifest(manifest, path_column=path_column, subject_column=subject_column, groups=group,
@@ -304,7 +319,9 @@ def images(
                                 scale=ScoreScale.SIMILARITY, extra_targets=extra_targets, rates_over="nonmated-mated",
                                 bootstrap=bootstrap, bootstrap_unit=None, seed=seed, level=0.95)
     options = ImagesConfig(enrol=EnrolConfig(faces=faces, detector=detector, detection_side=detection_side),
-                           customary=customary, max_nonmated=max_nonmated, templates=templates)
+                           customary=customary, max_nonmated=max_nonmated, templates=templates, scoring=scoring,
+                           scale=ScaleConfig(memory_mib=memory, fine_bins=1 << 16, backend=backend),
+                           workers=workers or default_workers(), ray=ray)
     with progress_bar(console) as bar:
         result = audit_images(parsed, models=model, config=base, images=options, attributes=list(group) + list(cross),
                               progress=bar)

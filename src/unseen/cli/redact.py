@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -77,6 +78,10 @@ def redact(
     workers: Optional[int] = typer.Option(
         None, "--workers", min=1, help="Photos redacted at once, each in its own process (default: one per core, "
                                        "as memory allows, about 1.2 GB each)."),
+    ray: Optional[str] = typer.Option(
+        None, "--ray", help="Redact the photos on a Ray cluster: auto (the one this machine is in), local (a Ray "
+                            "instance here, on 127.0.0.1 only) or HOST:PORT; files at the same paths on every node "
+                            "(needs pip install 'unseen[ray]')."),
     preview: Optional[Path] = typer.Option(
         None, "--preview", help="Also write, into this folder, a small copy of each redacted photo with the covered "
                                 "(green) and flagged (red, yellow) regions outlined, to see what to check."),
@@ -101,9 +106,9 @@ def redact(
     video = _video_config(codec=codec, crf=crf, keep_audio=keep_audio, paranoid=paranoid, fast=fast)
     console = Console()
     try:
-        with progress_bar(console) as bar:
+        with _cluster(ray) as cluster, progress_bar(console) as bar:
             summary = redact_files(paths, out_dir=out, config=config, video=video, progress=bar,
-                                   preview_dir=preview, workers=workers or default_workers())
+                                   preview_dir=preview, workers=workers or default_workers(), cluster=cluster)
     except (BatchInterrupted, BatchStopped) as stopped:
         _print_summary(console, stopped.summary, out)
         raise
@@ -112,6 +117,14 @@ def redact(
         console.print(f"previews (outlined: green covered, orange low confidence, red found by verification, "
                       f"yellow possible faces) in {preview}")
     summary.raise_for_failures()
+
+
+def _cluster(address: Optional[str]):
+    if address is None:
+        return nullcontext(None)
+    from unseen.distributed import RayCluster
+
+    return RayCluster(address)
 
 
 DETAILED_UP_TO = 20

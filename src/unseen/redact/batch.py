@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from unseen.errors import InputFileError, Interrupted, OutputError, UnseenError, VerificationFailedError
 from unseen.media.files import FOLDER_FULL_OR_READ_ONLY, file_digest, output_error, remove_partials, write_atomic
@@ -248,7 +249,7 @@ def _free_name(folder: Path, stem: str, suffix: str, taken: set[Path]) -> Path:
 
 def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: RedactConfig | None = None,
                  video: VideoRedactConfig | None = None, progress: Progress = SILENT,
-                 preview_dir: str | Path | None = None, workers: int = 1) -> RunSummary:
+                 preview_dir: str | Path | None = None, workers: int = 1, cluster: Any = None) -> RunSummary:
     """Redact every photo and video in ``inputs`` into ``out_dir``; see the module doc.
 
     ``video`` sets how videos are redacted (their covers follow ``config.cover``; they are
@@ -265,6 +266,8 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
 
     ``workers``: photos redacted at once, each by its own process with its own models
     (`default_workers` suits the machine); videos are redacted one at a time, using every core.
+    ``cluster``: redact the photos on a Ray cluster instead (`unseen.distributed.RayCluster`,
+    entered); the outputs and the record are the same.
     """
     config = config or RedactConfig()
     video = replace(video or VideoRedactConfig(), cover=config.cover)
@@ -277,7 +280,10 @@ def redact_files(inputs: Sequence[str | Path], *, out_dir: str | Path, config: R
     photos = [job for job in planned.jobs if not job.is_video]
     count = max(1, min(workers, len(photos) or 1))
     try:
-        with PhotoWorkers(config, workers=count, preview_dir=Path(preview_dir) if preview_dir else None) as pool:
+        previews = Path(preview_dir) if preview_dir else None
+        pool = cluster.photo_workers(config, preview_dir=previews) if cluster is not None and photos \
+            else PhotoWorkers(config, workers=count, preview_dir=previews)
+        with pool:
             pending = {job.name: pool.submit(job, run.earlier.get(job.name)) for job in photos}
             for job in planned.jobs:
                 if job.is_video:
@@ -557,6 +563,11 @@ def _video_entry(job: Job, redactor: VideoRedactor, digest: bytes, video: VideoR
         height=video.height if video else None, format=config.encode.codec.container,
         review=tuple(review), video=video, video_verification=verification,
         message="verification failed: not written (--strict)" if refused else "", review_decisions=decisions)
+
+
+def redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:
+    """One photo with a redactor already loaded: what each worker does, here or on a cluster."""
+    return _redact_one(job, redactor, previous, preview_dir)
 
 
 def _redact_one(job: Job, redactor: Redactor, previous: FileRecord | None, preview_dir: Path | None) -> FileRecord:

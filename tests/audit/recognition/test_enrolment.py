@@ -44,3 +44,26 @@ def test_progress_counts_images(manifest_path):
     progress = Recorded()
     enrol_images(manifest.paths, embedders={"fake": FakeEmbedder()}, detector=FakeDetector(), progress=progress)
     assert (progress.stages, progress.unit, progress.total, progress.done) == (["enrolling"], "images", 36, 36)
+
+
+def test_worker_processes_give_this_processs_templates_and_resume(manifest_path, tmp_path):
+    from tests.audit.fakes import build_fake_detector, build_fake_embedder
+    from unseen.audit.recognition.enrolment import ProcessEmbedding
+
+    manifest = read_manifest(manifest_path, groups=("group",))
+    here = enrol_images(manifest.paths, embedders={"fake": FakeEmbedder()}, detector=FakeDetector())
+    store_path = tmp_path / "templates.npz"
+    enrol_images(manifest.paths[:20], embedders={"fake": FakeEmbedder()}, detector=FakeDetector(),
+                 store=TemplateStore.open(store_path))
+    local = FakeEmbedder()
+    with ProcessEmbedding(["fake"], EnrolConfig(), workers=2, build_embedder=build_fake_embedder,
+                          build_detector=build_fake_detector) as embedding:
+        there = enrol_images(manifest.paths, embedders={"fake": local}, detector=FakeDetector(),
+                             store=TemplateStore.open(store_path), embedding=embedding)
+    (a,), (b,) = here, there
+    assert local.calls == 0 and b.reused == 20                   # the rest was embedded by the workers
+    assert np.array_equal(a.templates, b.templates) and np.array_equal(a.failed, b.failed)
+    with pytest.raises(ConfigError, match="--workers"):
+        with ProcessEmbedding(["fake"], EnrolConfig(), workers=2, build_embedder=lambda name: FakeEmbedder(),
+                              build_detector=build_fake_detector):
+            pass

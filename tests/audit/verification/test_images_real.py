@@ -95,3 +95,19 @@ def test_a_rerun_reuses_every_template(identities_audit, monkeypatch):
     assert [e.reused for e in again.enrolments] == [61, 61]
     for before, after in zip(first.enrolments, again.enrolments):
         assert np.array_equal(before.templates, after.templates)
+
+
+def test_streaming_the_pairs_gives_the_listed_tables_figures(identities_audit):
+    """Real templates, mated and non-mated pairs: every figure of the streamed audit equals the table's."""
+    from tests.audit.verification.same_audit import assert_same_audit
+
+    _, listed, folder = identities_audit
+    manifest = read_manifest(folder / "manifest.csv", groups=("group",), label_sources=(("group", "none: one group"),))
+    config = VerificationConfig(operating_points=(OperatingPoint(target_fmr=1e-3),), extra_targets=(),
+                                n_bootstrap=200)
+    streamed = audit_images(manifest, models=["dlib", "facenet"], config=config,
+                            images=ImagesConfig(enrol=EnrolConfig(detection_side=640), templates=folder / "templates.npz",
+                                                scoring="streaming"))
+    assert not any("scored in blocks" in n for n in listed.audit.notes)
+    assert any("scored in blocks" in n for n in streamed.audit.notes)
+    assert_same_audit(listed.audit, streamed.audit)

@@ -213,25 +213,30 @@ class Comparisons:
 
     def grouping(self, attribute: str) -> Grouping:
         """Codes of ``attribute``, or of an intersection such as ``"race x gender"``."""
-        parts = attribute.split(CROSS)
-        for part in parts:
-            if part not in self.attributes:
-                raise unknown_choice("attribute", part, list(self.attributes))
-        if len(parts) == 1:
-            i = self.attributes.index(attribute)
-            return Grouping(attribute, self.group_names[i], self.labels_a[:, i], self.labels_b[:, i])
-        sizes = [len(self.group_names[self.attributes.index(p)]) for p in parts]
-        code_a = np.zeros(len(self), np.int64)
-        code_b = np.zeros(len(self), np.int64)
-        missing_a = np.zeros(len(self), bool)
-        missing_b = np.zeros(len(self), bool)
-        for part, size in zip(parts, sizes):
-            i = self.attributes.index(part)
-            code_a = code_a * size + np.maximum(self.labels_a[:, i], 0)
-            code_b = code_b * size + np.maximum(self.labels_b[:, i], 0)
-            missing_a |= self.labels_a[:, i] < 0
-            missing_b |= self.labels_b[:, i] < 0
-        combos = np.array(np.meshgrid(*[np.arange(s) for s in sizes], indexing="ij")).reshape(len(parts), -1).T
-        names = tuple(CROSS.join(self.group_names[self.attributes.index(p)][c] for p, c in zip(parts, combo))
-                      for combo in combos)
-        return Grouping(attribute, names, np.where(missing_a, -1, code_a), np.where(missing_b, -1, code_b))
+        names, code_a = attribute_codes(attribute, self.attributes, self.group_names, self.labels_a)
+        _, code_b = attribute_codes(attribute, self.attributes, self.group_names, self.labels_b)
+        return Grouping(attribute, names, code_a, code_b)
+
+
+def attribute_codes(attribute: str, attributes: Sequence[str], group_names: Sequence[Sequence[str]],
+                    labels: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+    """Group names of ``attribute`` (one of ``attributes``, or an intersection such as
+    ``"race x gender"``) and each row's code from ``labels`` (``(n, len(attributes))`` codes
+    into ``group_names``; -1 where a part is missing)."""
+    parts = attribute.split(CROSS)
+    for part in parts:
+        if part not in attributes:
+            raise unknown_choice("attribute", part, list(attributes))
+    if len(parts) == 1:
+        i = list(attributes).index(attribute)
+        return tuple(group_names[i]), np.asarray(labels[:, i], np.int64)
+    index = [list(attributes).index(p) for p in parts]
+    sizes = [len(group_names[i]) for i in index]
+    codes = np.zeros(len(labels), np.int64)
+    missing = np.zeros(len(labels), bool)
+    for i, size in zip(index, sizes):
+        codes = codes * size + np.maximum(labels[:, i], 0)
+        missing |= labels[:, i] < 0
+    combos = np.array(np.meshgrid(*[np.arange(s) for s in sizes], indexing="ij")).reshape(len(parts), -1).T
+    names = tuple(CROSS.join(group_names[i][c] for i, c in zip(index, combo)) for combo in combos)
+    return names, np.where(missing, -1, codes)

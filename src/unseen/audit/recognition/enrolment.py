@@ -20,10 +20,13 @@ care as the photos themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import pickle
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -122,10 +125,115 @@ def _face_of(image: np.ndarray, detector: Any, config: EnrolConfig) -> Detection
                         threshold=config.detection_threshold)
 
 
+@dataclass(frozen=True)
+class EnrolJob:
+    """One image to read, search once for its face, and embed with ``models`` (those whose
+    template is not stored yet)."""
+
+    index: int
+    path: Path
+    models: tuple[str, ...]
+
+
+Templates = dict[str, "np.ndarray | None"]
+"""One image's template per model (None: no face found, a failure to enrol)."""
+
+
+def embed_image(path: Path, *, embedders: Mapping[str, Any], detector: Any, config: EnrolConfig,
+                models: Sequence[str]) -> Templates:
+    """The templates of ``path``'s face by each of ``models`` (all None when no face is found)."""
+    from unseen.media.image import load
+
+    if config.faces is FaceSource.DETECT and detector is None:
+        raise ConfigError(f"detector: {Path(path).name} has no stored template, and finding its face "
+                          "needs a detector (or faces taken from the whole image)")
+    image = load(path).rgb
+    face = _face_of(image, detector, config)
+    return {name: (np.asarray(embedders[name].embed(image, face)[0], np.float32) if len(face) else None)
+            for name in models}
+
+
+class Embedding(Protocol):
+    """Runs `EnrolJob`s somewhere (this process, worker processes, a cluster) and yields
+    their templates in the jobs' order."""
+
+    def map(self, jobs: Sequence[EnrolJob]) -> Iterator[Templates]: ...
+
+
+class LocalEmbedding:
+    """In this process, one image at a time, as its result is asked for."""
+
+    def __init__(self, embedders: Mapping[str, Any], detector: Any, config: EnrolConfig) -> None:
+        self.embedders, self.detector, self.config = embedders, detector, config
+
+    def map(self, jobs: Sequence[EnrolJob]) -> Iterator[Templates]:
+        for job in jobs:
+            yield embed_image(job.path, embedders=self.embedders, detector=self.detector, config=self.config,
+                              models=job.models)
+
+
+class ProcessEmbedding:
+    """``workers`` processes, each with its own detector and recognizers loaded once (built
+    by ``build_embedder`` / ``build_detector``, which must be importable functions, such as
+    the model registry's). Use as a context manager.
+
+    Each worker keeps the libraries' own thread settings: the detector's results depend on
+    its thread count at the level of float rounding, which moves FaceNet's templates by up
+    to about 5e-5, so with fewer threads per worker the templates would not be this
+    process's, bit for bit.
+    """
+
+    def __init__(self, models: Sequence[str], config: EnrolConfig, *, workers: int,
+                 build_embedder: Callable[[str], Any], build_detector: Callable[[str], Any]) -> None:
+        if workers < 2:
+            raise ConfigError(f"--workers: ProcessEmbedding needs at least 2 workers, got {workers}")
+        self.models, self.config, self.workers = tuple(models), config, workers
+        self.builders = (build_embedder, build_detector)
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ProcessEmbedding:
+        try:
+            pickle.dumps(self.builders)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            raise ConfigError("--workers: the model builders cannot be sent to worker processes (use functions "
+                              "defined at module level, e.g. the model registry's), or use one worker") from None
+        self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                             initializer=_start_enrolment_worker,
+                                             initargs=(self.models, self.config, *self.builders))
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=kind is None, cancel_futures=True)
+            self._executor = None
+
+    def map(self, jobs: Sequence[EnrolJob]) -> Iterator[Templates]:
+        if self._executor is None:
+            raise ConfigError("ProcessEmbedding: use it in a with-block")
+        return self._executor.map(_embed_in_worker, jobs, chunksize=4)
+
+
+_worker_models: tuple[Mapping[str, Any], Any, EnrolConfig] | None = None
+"""A worker process's recognizers, detector and settings (set once by `_start_enrolment_worker`)."""
+
+
+def _start_enrolment_worker(models: tuple[str, ...], config: EnrolConfig, build_embedder: Callable[[str], Any],
+                            build_detector: Callable[[str], Any]) -> None:
+    global _worker_models
+    detector = build_detector(config.detector) if config.faces is FaceSource.DETECT else None
+    _worker_models = ({name: build_embedder(name) for name in models}, detector, config)
+
+
+def _embed_in_worker(job: EnrolJob) -> Templates:
+    assert _worker_models is not None, "enrolment workers start with _start_enrolment_worker"
+    embedders, detector, config = _worker_models
+    return embed_image(job.path, embedders=embedders, detector=detector, config=config, models=job.models)
+
+
 def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detector: Any,
                  config: EnrolConfig = EnrolConfig(), store: TemplateStore | None = None,
                  digests: Sequence[str] | None = None, progress: Progress = SILENT,
-                 checkpoint_every: int = CHECKPOINT_EVERY) -> tuple[Enrolment, ...]:
+                 checkpoint_every: int = CHECKPOINT_EVERY, embedding: Embedding | None = None) -> tuple[Enrolment, ...]:
     """Templates of every image for every model in ``embedders`` (name -> embedder).
 
     ``detector`` is not used (and may be None) with ``FaceSource.WHOLE_IMAGE`` or when every
@@ -135,9 +243,9 @@ def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detecto
     ``digests``: the images' `image_digest` when already known (else computed when there
     is a store). ``Enrolment.reused`` counts templates taken from the store as
     it was opened (a file seen twice in one run is embedded once but not counted).
+    ``embedding``: where the images are embedded (default: here, `LocalEmbedding`; also
+    `ProcessEmbedding`, or a Ray cluster's in `unseen.distributed`); the results are the same.
     """
-    from unseen.media.image import load
-
     if not embedders:
         raise ConfigError("--model: name at least one recognizer")
     settings = {name: config.settings(name) for name in embedders}
@@ -145,42 +253,49 @@ def enrol_images(paths: Sequence[Path], *, embedders: Mapping[str, Any], detecto
         for name in embedders:
             store.check(settings[name])
     n = len(paths)
+    if digests is not None and len(digests) != n:
+        raise ConfigError(f"digests: expected one per image ({n}), got {len(digests)}")
+    keys = [(digests[i] if digests is not None else image_digest(path)) if store is not None else ""
+            for i, path in enumerate(paths)]
+    jobs, planned = [], set()
+    for i, path in enumerate(paths):
+        missing = tuple(name for name in embedders if store is None or store.get(name, keys[i]) is None)
+        if missing and not (store is not None and keys[i] in planned):   # the same file twice: embedded once
+            jobs.append(EnrolJob(i, Path(path), missing))
+            planned.add(keys[i])
+    embedding = embedding or LocalEmbedding(embedders, detector, config)
     rows: dict[str, list[np.ndarray]] = {name: [] for name in embedders}
     index: dict[str, list[int]] = {name: [] for name in embedders}
     failed = {name: np.zeros(n, bool) for name in embedders}
-    if digests is not None and len(digests) != n:
-        raise ConfigError(f"digests: expected one per image ({n}), got {len(digests)}")
     reused = dict.fromkeys(embedders, 0)
     added: set[str] = set()
     since_save = 0
     progress.start(n, unit="images", description="enrolling")
+    results = iter(embedding.map(jobs))
+    pending = iter(jobs)
+    job = next(pending, None)
     try:
-        for i, path in enumerate(paths):
-            key = (digests[i] if digests is not None else image_digest(path)) if store is not None else ""
-            stored = {name: store.get(name, key) for name in embedders} if store is not None else {}
-            missing = [name for name in embedders if stored.get(name) is None]
-            if missing:
-                if config.faces is FaceSource.DETECT and detector is None:
-                    raise ConfigError(f"detector: {Path(path).name} has no stored template, and finding its face "
-                                      "needs a detector (or faces taken from the whole image)")
-                image = load(path).rgb
-                face = _face_of(image, detector, config)
+        for i in range(n):
+            computed: Templates = {}
+            if job is not None and job.index == i:
+                computed = next(results)
+                job = next(pending, None)
             for name, embedder in embedders.items():
-                if name in missing:
-                    template = embedder.embed(image, face)[0] if len(face) else None
+                if name in computed:
+                    template = computed[name]
                     if store is not None:
-                        store.put(settings[name], key, template, dimension=int(embedder.dimension))
-                        added.add(key)
+                        store.put(settings[name], keys[i], template, dimension=int(embedder.dimension))
+                        added.add(keys[i])
                 else:
-                    was_failed, template = stored[name]
+                    was_failed, template = store.get(name, keys[i])
                     template = None if was_failed else template
-                    reused[name] += key not in added
+                    reused[name] += keys[i] not in added
                 if template is None:
                     failed[name][i] = True
                 else:
                     rows[name].append(np.asarray(template, np.float32))
                     index[name].append(i)
-            since_save += bool(missing)
+            since_save += bool(computed)
             if store is not None and since_save >= checkpoint_every:
                 store.save()
                 since_save = 0

@@ -42,17 +42,8 @@ def plan_pairs(subjects: np.ndarray, *, max_nonmated: int = DEFAULT_MAX_NONMATED
     if n < 2:
         raise ConfigError("images: at least two enrolled images are needed to compare anything")
     _, codes = np.unique(subjects, return_inverse=True)
-    counts = np.bincount(codes)
-    n_mated = int((counts * (counts - 1) // 2).sum())
-    n_nonmated = n * (n - 1) // 2 - n_mated
-    mated_a, mated_b = [], []
-    for code in np.flatnonzero(counts > 1):
-        members = np.flatnonzero(codes == code)
-        i, j = np.triu_indices(len(members), 1)
-        mated_a.append(members[i])
-        mated_b.append(members[j])
-    mated_a = np.concatenate(mated_a) if mated_a else np.zeros(0, np.int64)
-    mated_b = np.concatenate(mated_b) if mated_b else np.zeros(0, np.int64)
+    mated_a, mated_b = mated_pairs(codes)
+    n_nonmated = n * (n - 1) // 2 - len(mated_a)
     if n_nonmated <= max_nonmated:
         i, j = np.triu_indices(n, 1)
         keep = codes[i] != codes[j]
@@ -80,6 +71,21 @@ def plan_pairs(subjects: np.ndarray, *, max_nonmated: int = DEFAULT_MAX_NONMATED
     b = np.concatenate([mated_b, non_b]).astype(np.int64)
     mated = np.r_[np.ones(len(mated_a), bool), np.zeros(len(non_a), bool)]
     return PairPlan(a, b, mated, n_nonmated, sampled)
+
+
+def mated_pairs(subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``a < b`` of images of one subject, subject by subject (in sorted order)."""
+    _, codes = np.unique(np.asarray(subjects), return_inverse=True)
+    counts = np.bincount(codes) if len(codes) else np.zeros(0, np.int64)
+    mated_a, mated_b = [], []
+    for code in np.flatnonzero(counts > 1):
+        members = np.flatnonzero(codes == code)
+        i, j = np.triu_indices(len(members), 1)
+        mated_a.append(members[i])
+        mated_b.append(members[j])
+    if not mated_a:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(mated_a).astype(np.int64), np.concatenate(mated_b).astype(np.int64)
 
 
 PAIR_BLOCK_VALUES = 1 << 23

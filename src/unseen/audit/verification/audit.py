@@ -20,18 +20,18 @@ bootstrap replicate has weights from drawing subjects (or pairs) with replacemen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from unseen.audit.recognition.comparisons import Comparisons, Grouping
+from unseen.audit.recognition.comparisons import Comparisons
 from unseen.audit.stats import uncertainty
 from unseen.audit.verification.config import BootstrapUnit, OperatingPoint, ThresholdPolicy, VerificationConfig
 from unseen.audit.verification.engine import Engine, Replicates
 from unseen.audit.verification.estimates import assemble, group_scores
 from unseen.audit.verification.cells import PairData, pair_data
 from unseen.audit.verification.results import ModelAttributeAudit, VerificationAudit
-from unseen.audit.verification.weights import UnitWeighting, replicate_blocks
+from unseen.audit.verification.weights import UnitWeighting, Weighting, replicate_blocks
 from unseen.errors import ConfigError, unknown_choice
 from unseen.progress import SILENT, Progress
 
@@ -47,13 +47,13 @@ def _choose_unit(comparisons: Comparisons, config: VerificationConfig) -> Bootst
     return config.bootstrap_unit
 
 
-def _operating_points(comparisons: Comparisons, config: VerificationConfig) -> tuple[tuple[OperatingPoint, ...],
-                                                                                      tuple[str, ...]]:
-    """The configured points with the supported extra targets placed after the primary one."""
+def operating_points(n_nonmated: int, config: VerificationConfig) -> tuple[tuple[OperatingPoint, ...],
+                                                                            tuple[str, ...]]:
+    """The configured points with the supported extra targets placed after the primary one,
+    and why the others were left out."""
     points = list(config.operating_points)
     extras = []
     skipped = []
-    n_nonmated = int((~comparisons.mated).sum())
     have = {p.target_fmr for p in points if p.policy is ThresholdPolicy.TARGET_FMR}
     for target in config.extra_targets:
         if target in have:
@@ -67,24 +67,28 @@ def _operating_points(comparisons: Comparisons, config: VerificationConfig) -> t
     return (points[0], *extras, *points[1:]), tuple(skipped)
 
 
-def _points_of(points: Sequence[OperatingPoint], model: str) -> tuple[OperatingPoint, ...]:
+def points_of(points: Sequence[OperatingPoint], model: str) -> tuple[OperatingPoint, ...]:
     """The points that apply to ``model``: those for every model and its own."""
     return tuple(p for p in points if not p.model or p.model == model)
 
 
 def _observed(engine: Engine, data: PairData, points: Sequence[OperatingPoint],
-              shift_targets: Sequence[float | None]) -> list[Replicates]:
-    labelled_nonmated = data.cell[(~data.mated) & (data.cell >= 0)]
-    weighting = UnitWeighting(np.bincount(labelled_nonmated, minlength=data.n_cells).astype(np.float64))
+              shift_targets: Sequence[float | None], weighting: Weighting | None = None) -> list[Replicates]:
+    if weighting is None:
+        labelled_nonmated = data.cell[(~data.mated) & (data.cell >= 0)]
+        weighting = UnitWeighting(np.bincount(labelled_nonmated, minlength=data.n_cells).astype(np.float64))
     return engine.run(weighting, points, shift_targets)
 
 
-def _bootstrap(comparisons: Comparisons, grouping: Grouping, data: PairData, full: Engine,
-               observed: list[Replicates], points: Sequence[OperatingPoint], shift_targets: Sequence[float | None],
-               unit: BootstrapUnit, config: VerificationConfig, progress: Progress,
-               description: str) -> list[Replicates]:
+ReplicateSource = Callable[[int], Iterable[Weighting]]
+"""Given how many pairs the engine weighs per replicate, the bootstrap's blocks of replicates."""
+
+
+def _bootstrap(data: PairData, full: Engine, observed: list[Replicates], points: Sequence[OperatingPoint],
+               shift_targets: Sequence[float | None], replicates: ReplicateSource, config: VerificationConfig,
+               progress: Progress, description: str) -> list[Replicates]:
     """The bootstrap replicates of every point: first over the non-mated tail the thresholds
-    can plausibly need, and again over every pair if some replicate needed more."""
+    can plausibly need, and again over every listed pair if some replicate needed more."""
     floor = full.tail_floor(observed, points, config.tail_factor)
     boots: list[Replicates] = []
     for attempt_floor in (floor, -np.inf):
@@ -92,15 +96,28 @@ def _bootstrap(comparisons: Comparisons, grouping: Grouping, data: PairData, ful
         if attempt_floor == -np.inf and floor > -np.inf:
             progress.start(config.n_bootstrap, unit="replicates", description=f"{description}: whole score range")
         blocks: list[list[Replicates]] = [[] for _ in points]
-        for weighting in replicate_blocks(comparisons, grouping, data, unit, config,
-                                          weighted_pairs=engine.weighted_pairs):
+        for weighting in replicates(engine.weighted_pairs):
             for i, rep in enumerate(engine.run(weighting, points, shift_targets, shifts=False)):
                 blocks[i].append(rep)
             progress.advance(weighting.replicates)
         boots = [Replicates.stacked(b) for b in blocks]
-        if not any(np.any(b.hit_floor) for b in boots):
+        if not any(np.any(b.hit_floor) for b in boots) or floor == -np.inf:
             break
     return boots
+
+
+def estimate_points(data: PairData, points: Sequence[OperatingPoint], *, config: VerificationConfig,
+                    replicates: ReplicateSource | None, observed_weighting: Weighting | None = None,
+                    progress: Progress = SILENT, description: str = "") -> tuple[list[Replicates],
+                                                                                 list[Replicates | None]]:
+    """Observed counts and bootstrap replicates (None without ``replicates``) of every point."""
+    shift_targets = [p.target_fmr for p in points]
+    full = Engine(data, floor=-np.inf)
+    observed = _observed(full, data, points, shift_targets, observed_weighting)
+    if replicates is None:
+        return observed, [None] * len(points)
+    return observed, list(_bootstrap(data, full, observed, points, shift_targets, replicates, config, progress,
+                                     description))
 
 
 def _needs_mated(comparisons: Comparisons, points: Sequence[OperatingPoint]) -> None:
@@ -120,14 +137,15 @@ def _analysis(comparisons: Comparisons, model: str, attribute: str, points: Sequ
     description = f"{model} / {attribute}"
     progress.start(config.n_bootstrap if unit is not BootstrapUnit.NONE else None, unit="replicates",
                    description=description)
-    shift_targets = [p.target_fmr for p in points]
-    full = Engine(data, floor=-np.inf)
-    observed = _observed(full, data, points, shift_targets)
-    boots: list[Replicates | None] = [None] * len(points)
-    if unit is not BootstrapUnit.NONE:
-        boots = _bootstrap(comparisons, grouping, data, full, observed, points, shift_targets, unit, config,
-                           progress, description)
-    results = tuple(assemble(model, grouping, point, obs, boot, comparisons, config)
+
+    def replicates(weighted_pairs: int) -> Iterable[Weighting]:
+        return replicate_blocks(comparisons, grouping, data, unit, config, weighted_pairs=weighted_pairs)
+
+    observed, boots = estimate_points(data, points, config=config,
+                                      replicates=replicates if unit is not BootstrapUnit.NONE else None,
+                                      progress=progress, description=description)
+    results = tuple(assemble(model, grouping, point, obs, boot, config, scale=comparisons.scale(model),
+                             ordered=comparisons.ordered)
                     for point, obs, boot in zip(points, observed, boots))
     return ModelAttributeAudit(model, attribute, comparisons.provenance.label_source(attribute), results,
                                group_scores(data, grouping.names))
@@ -144,13 +162,13 @@ def audit_verification(comparisons: Comparisons, *, config: VerificationConfig =
     models = tuple(models or comparisons.models)
     attributes = tuple(attributes or comparisons.attributes)
     unit = _choose_unit(comparisons, config)
-    points, skipped = _operating_points(comparisons, config)
+    points, skipped = operating_points(int((~comparisons.mated).sum()), config)
     if int((~comparisons.mated).sum()) == 0:
         raise ConfigError("comparisons: no non-mated pairs; an FMR threshold needs some")
     foreign = sorted({p.model for p in points if p.model and p.model not in models})
     if foreign:
         raise unknown_choice("operating point model", foreign[0], list(models))
-    results = tuple(_analysis(comparisons, model, attribute, _points_of(points, model), unit, config, progress)
+    results = tuple(_analysis(comparisons, model, attribute, points_of(points, model), unit, config, progress)
                     for model in models for attribute in attributes)
     notes = list(comparisons.provenance.notes)
     if unit is BootstrapUnit.PAIR:

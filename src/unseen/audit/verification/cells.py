@@ -16,7 +16,9 @@ from unseen.audit.recognition.comparisons import Comparisons, Grouping
 
 @dataclass(frozen=True)
 class PairData:
-    """The pairs of one analysis, split and indexed once."""
+    """The pairs of one analysis, split and indexed once. When ``listed_from`` is finite only
+    the non-mated pairs at or above it are listed (all pairs were scored in a stream, see
+    `unseen.audit.verification.streaming`); the weighting's totals still count every pair."""
 
     score: np.ndarray
     mated: np.ndarray
@@ -26,6 +28,7 @@ class PairData:
     subject_b: np.ndarray
     n_groups: int
     n_subjects: int
+    listed_from: float = -np.inf  # non-mated pairs scoring below this are not listed (only counted in totals)
 
     @property
     def n_cells(self) -> int:

@@ -76,7 +76,7 @@ class Engine:
         self.data = data
         self.n_cells = data.n_cells
         nonmated = np.flatnonzero(~data.mated)
-        self.partial = floor > -np.inf and bool(np.any(data.score[nonmated] < floor))
+        self.partial = data.listed_from > -np.inf or (floor > -np.inf and bool(np.any(data.score[nonmated] < floor)))
         self.tail = nonmated[data.score[nonmated] >= floor] if self.partial else nonmated
         self.tail_sorted = SortedScores.of(data.score[self.tail])
         self.cells = [self.tail[data.cell[self.tail] == c] for c in range(self.n_cells)]
@@ -87,6 +87,7 @@ class Engine:
         self.mated_groups = [mated[data.group[mated] == k] for k in range(data.n_groups)]
         self.mated_group_sorted = [SortedScores.of(data.score[idx]) for idx in self.mated_groups]
         self.nonmated_all = nonmated
+        self.unlabelled = nonmated[data.cell[nonmated] < 0]
         self._fixed: dict[float, tuple[PairSet, PairSet]] = {}
         self._candidates: np.ndarray | None = None
 
@@ -125,9 +126,7 @@ class Engine:
         data = self.data
         r = weighting.replicates
         totals = weighting.cell_totals()
-        nm_total = totals.sum(axis=1)
-        if np.any(data.cell[self.nonmated_all] < 0):
-            nm_total = nm_total + self._unlabelled_total(weighting)
+        nm_total = totals.sum(axis=1) + weighting.unlabelled_total(self.unlabelled)
         group_prefix = [s.prefix(weighting.weights(idx)) for s, idx in zip(self.mated_group_sorted, self.mated_groups)]
         mated_group_total = np.stack([p[:, -1] for p in group_prefix], axis=1) if group_prefix \
             else np.zeros((r, 0))
@@ -207,11 +206,6 @@ class Engine:
             global_fnm = fnm.sum(axis=1)
         return _Errors(cell_fm=cell_fm, fnm=fnm, global_fm=global_fm, global_fnm=global_fnm)
 
-    def _unlabelled_total(self, weighting: Weighting) -> np.ndarray:
-        index = self.nonmated_all[self.data.cell[self.nonmated_all] < 0]
-        weights = weighting.weights(index)
-        return np.full(weighting.replicates, float(len(index))) if weights is None else weights.sum(axis=1)
-
     @staticmethod
     def _per_target(sorted_scores: SortedScores, prefix: np.ndarray, total: np.ndarray,
                     targets: np.ndarray) -> np.ndarray:
@@ -289,7 +283,8 @@ class Engine:
     def tail_floor(self, observed: Sequence[Replicates], points: Sequence[OperatingPoint], factor: float) -> float:
         """The lowest non-mated score a replicate's threshold can plausibly need: each target's
         threshold for a ``factor`` times looser target, over all pairs and per group. Fixed
-        thresholds need no tail (they are counted directly)."""
+        thresholds need no tail (they are counted directly). Shares are of the observed
+        totals (which count the pairs below a listed floor too)."""
         if any(p.policy.needs_all_scores for p in points):
             return -np.inf
         floors = []
@@ -299,9 +294,15 @@ class Engine:
             if point.target_fmr is not None:
                 looser = min(0.5, point.target_fmr * factor)
                 if len(self.tail_sorted):
-                    floors.append(self.tail_sorted.threshold_at_most(looser))
+                    floors.append(_threshold_over(self.tail_sorted, obs.global_nm[0], looser))
                 for c in self.data.diagonal:  # each group's own threshold for a looser target
                     if len(self.cell_sorted[c]):
-                        floors.append(self.cell_sorted[c].threshold_at_most(looser))
+                        floors.append(_threshold_over(self.cell_sorted[c], obs.cell_total[0, c], looser))
             floors.extend(v for v in np.ravel(obs.group_threshold[0]) if np.isfinite(v))
         return float(np.min(floors)) if floors else np.inf
+
+
+def _threshold_over(sorted_scores: SortedScores, total: float, target: float) -> float:
+    """The threshold for ``target`` over ``total`` pairs of which ``sorted_scores`` are the top."""
+    thresholds, _ = target_thresholds(sorted_scores, sorted_scores.prefix(None), np.array([float(total)]), target)
+    return float(thresholds[0])

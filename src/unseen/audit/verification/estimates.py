@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unseen.audit.recognition.comparisons import Comparisons, Grouping
+from unseen.audit.recognition.comparisons import Grouping, ScoreScale
 from unseen.audit.stats import fairness, uncertainty
 from unseen.audit.stats.rates import Group, RateTable
 from unseen.audit.verification.config import OperatingPoint, RatesOver, ThresholdPolicy, VerificationConfig
@@ -239,8 +239,9 @@ def summary(observed: Replicates, boot: Replicates | None, config: VerificationC
 
 
 def assemble(model: str, grouping: Grouping, point: OperatingPoint, observed: Replicates, boot: Replicates | None,
-             comparisons: Comparisons, config: VerificationConfig) -> OperatingPointResult:
-    """One model, attribute and operating point, from its observed and bootstrap counts."""
+             config: VerificationConfig, *, scale: ScoreScale, ordered: bool) -> OperatingPointResult:
+    """One model, attribute and operating point, from its observed and bootstrap counts
+    (``scale``: how the model's scores read; ``ordered``: side a is the enrolled one)."""
     per_group = point.policy is ThresholdPolicy.PER_GROUP
     threshold = float(observed.threshold[0]) if not per_group else float("nan")
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -248,14 +249,13 @@ def assemble(model: str, grouping: Grouping, point: OperatingPoint, observed: Re
         global_fnmr = float(observed.global_fnm[0] / observed.global_m[0]) if observed.global_m[0] > 0 else np.nan
     threshold_ci = (uncertainty.percentile_interval(boot.threshold, level=config.level)
                     if boot is not None and not per_group else np.full(2, np.nan))
-    scale = comparisons.scale(model)
     return OperatingPointResult(
         model=model, attribute=grouping.attribute, point=point, threshold=threshold,
         threshold_input_scale=scale.from_similarity(threshold) if np.isfinite(threshold) else float("nan"),
         threshold_ci=np.sort(np.array([scale.from_similarity(v) for v in threshold_ci])),
         global_fmr=global_fmr, global_fnmr=global_fnmr, n_nonmated=int(observed.global_nm[0]),
         n_mated=int(observed.global_m[0]), groups=group_rates(grouping, point, observed, boot, config),
-        cross=cross_matrix(grouping.names, observed, boot, comparisons.ordered, config),
+        cross=cross_matrix(grouping.names, observed, boot, ordered, config),
         summary=summary(observed, boot, config), flags=point_flags(point, observed, boot))
 
 

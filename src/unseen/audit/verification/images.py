@@ -7,27 +7,47 @@ same analysis, with the report saying that nothing is measured about failures to
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unseen.audit.recognition.comparisons import Comparisons
+from unseen.audit.recognition.comparisons import Provenance, label_codes
 from unseen.audit.recognition.enrolment import (
-    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, enrol_images, failure_to_enrol, image_digest, settings_text,
+    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, ProcessEmbedding, enrol_images, failure_to_enrol, image_digest,
+    settings_text,
 )
 from unseen.audit.recognition.manifest import Manifest, image_labels
 from unseen.audit.recognition.pairs import DEFAULT_MAX_NONMATED, comparisons_from_images, identical_files
 from unseen.audit.recognition.templates import TemplateStore
+from unseen.audit.scale import ScaleConfig
 from unseen.audit.verification.audit import audit_verification
-from unseen.audit.verification.config import OperatingPoint, ThresholdPolicy, VerificationConfig
+from unseen.audit.verification.config import BootstrapUnit, OperatingPoint, ThresholdPolicy, VerificationConfig
 from unseen.audit.verification.results import VerificationAudit
+from unseen.audit.verification.streaming import AllPairs, audit_all_pairs
+from unseen.choices import Choice
 from unseen.errors import ConfigError
 from unseen.progress import SILENT, Progress
 
 TOO_FEW_PEOPLE = 100
 """Below this many people in a group, a report says the sample tests the pipeline only."""
+
+TABLE_BYTES_PER_PAIR = 360
+"""Peak memory per pair of the audit of a listed table of pairs (2.8 GB for UTKFace's 7.9
+million, with the bootstrap): above ``--memory`` the images mode streams instead."""
+
+
+class Scoring(Choice):
+    """How the images' pairs are compared: ``exact`` lists every pair (or a sample above
+    ``--max-nonmated``) in a table; ``streaming`` scores all of them in blocks and keeps only
+    counts and the upper tail (`unseen.audit.verification.streaming`); ``auto`` streams when the
+    table would not fit in ``--memory``."""
+
+    AUTO = "auto"
+    EXACT = "exact"
+    STREAMING = "streaming"
 
 
 @dataclass(frozen=True)
@@ -36,17 +56,30 @@ class ImagesConfig:
 
     ``customary``: also audit each model at its customary threshold (a fixed threshold,
     beside the target-FMR ones). ``templates``: a ``.npz`` file to reuse and keep templates
-    in (see `unseen.audit.recognition.templates`); None keeps nothing.
+    in (see `unseen.audit.recognition.templates`); None keeps nothing. ``scoring`` and
+    ``scale``: whether pairs are listed or streamed (`Scoring`), and the memory, grid and
+    hardware of streaming (``scale.memory_mib`` also decides ``auto``). ``max_nonmated``:
+    the sample size of a listed table (streaming scores every pair). ``workers``: enrolment
+    processes, each with the models loaded once. ``ray``: enrol and score on a Ray cluster
+    (`unseen.distributed.RayCluster`'s address: ``auto``, ``local`` or ``HOST:PORT``); then
+    ``auto`` scoring streams.
     """
 
     enrol: EnrolConfig = field(default_factory=EnrolConfig)
     customary: bool = True
     max_nonmated: int = DEFAULT_MAX_NONMATED
     templates: Path | None = None
+    scoring: Scoring = Scoring.AUTO
+    scale: ScaleConfig = field(default_factory=lambda: ScaleConfig(fine_bins=1 << 16))
+    workers: int = 1
+    ray: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_nonmated < 1:
             raise ConfigError(f"--max-nonmated: expected at least 1, got {self.max_nonmated}")
+        if self.workers < 1:
+            raise ConfigError(f"--workers: expected at least 1, got {self.workers}")
+        object.__setattr__(self, "scoring", Scoring.parse(self.scoring, "--scoring"))
 
 
 @dataclass(frozen=True)
@@ -134,10 +167,10 @@ def _copies_caveat(copies: Sequence[IdenticalCopy]) -> str:
     return text
 
 
-def _caveats(manifest: Manifest, comparisons: Comparisons, enrolments: Sequence[Enrolment],
+def _caveats(manifest: Manifest, n_mated: int, enrolments: Sequence[Enrolment],
              attributes: Sequence[str], copies: Sequence[IdenticalCopy]) -> tuple[str, ...]:
     caveats = _people_caveats(manifest, attributes)
-    if comparisons.n_mated == 0:
+    if n_mated == 0:
         caveats.append("Each image is taken to be a different person, as the manifest says: where one person "
                        "appears in two photos (datasets have such duplicates), their pair counts as a false match, "
                        "so the false match rates here can only be too high, never too low, on that account.")
@@ -181,20 +214,103 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
     store = TemplateStore.open(images.templates) if images.templates is not None else None
     digests = [image_digest(path) for path in manifest.paths]
     copies = _copies(manifest, digests)
-    enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
-                              store=store, digests=digests, progress=progress)
-    comparisons = comparisons_from_images(manifest, enrolments, [embedders[m] for m in models],
-                                          max_nonmated=images.max_nonmated, seed=config.seed,
-                                          exclude=identical_files(digests) >= 0)
-    if images.customary:
-        config = replace(config, operating_points=(*config.operating_points, *_customary_points(enrolments)))
-    attributes = tuple(attributes or manifest.attributes)
-    audit = audit_verification(comparisons, config=config, attributes=attributes, progress=progress)
+    with _cluster(images.ray) as cluster:
+        with _embedding(models, images, cluster, build_embedder, build_detector) as embedding:
+            enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
+                                      store=store, digests=digests, progress=progress, embedding=embedding)
+        if images.customary:
+            config = replace(config, operating_points=(*config.operating_points, *_customary_points(enrolments)))
+        attributes = tuple(attributes or manifest.attributes)
+        exclude = identical_files(digests) >= 0
+        if _streams(manifest, enrolments, exclude, config, images, cluster is not None):
+            pairs = all_pairs(manifest, enrolments, [embedders[m] for m in models], exclude=exclude)
+            audit = audit_all_pairs(pairs, config=config, scale=images.scale, attributes=attributes,
+                                    progress=progress, runner=cluster.runner() if cluster is not None else None)
+            n_mated = pairs.n_mated
+        else:
+            comparisons = comparisons_from_images(manifest, enrolments, [embedders[m] for m in models],
+                                                  max_nonmated=images.max_nonmated, seed=config.seed,
+                                                  exclude=exclude)
+            audit = audit_verification(comparisons, config=config, attributes=attributes, progress=progress)
+            n_mated = comparisons.n_mated
     failures = tuple(failure_to_enrol(manifest, e, attributes) for e in enrolments)
     notes = [f"Faces: {settings_text(images.enrol)}."]
     if store is not None:
         reused = ", ".join(f"{e.model} {e.reused}" for e in enrolments)
         notes.append(f"Templates kept in {store.path.name}; reused from earlier runs: {reused} of {len(manifest)} "
                      "images.")
-    return ImagesAudit(audit, enrolments, failures, _caveats(manifest, comparisons, enrolments, attributes, copies),
+    return ImagesAudit(audit, enrolments, failures, _caveats(manifest, n_mated, enrolments, attributes, copies),
                        tuple(notes), copies, manifest.paths)
+
+
+def _compared(manifest: Manifest, enrolments: Sequence[Enrolment], exclude: np.ndarray | None) -> np.ndarray:
+    """The images every model enrolled and that are not left out (identical copies)."""
+    enrolled = np.ones(len(manifest), bool)
+    for enrolment in enrolments:
+        enrolled &= ~enrolment.failed
+    if exclude is not None:
+        enrolled &= ~np.asarray(exclude, bool)
+    return np.flatnonzero(enrolled)
+
+
+def _cluster(address: str | None):
+    if address is None:
+        return nullcontext(None)
+    from unseen.distributed import RayCluster
+
+    return RayCluster(address)
+
+
+def _embedding(models: Sequence[str], images: ImagesConfig, cluster: Any, build_embedder: Callable[[str], Any],
+               build_detector: Callable[[str], Any]):
+    """Where the images are embedded: the cluster's actors, worker processes, or here (None)."""
+    if cluster is not None:
+        return nullcontext(cluster.embedding(models, images.enrol, build_embedder=build_embedder,
+                                             build_detector=build_detector))
+    if images.workers > 1:
+        return ProcessEmbedding(models, images.enrol, workers=images.workers, build_embedder=build_embedder,
+                                build_detector=build_detector)
+    return nullcontext(None)
+
+
+def _streams(manifest: Manifest, enrolments: Sequence[Enrolment], exclude: np.ndarray, config: VerificationConfig,
+             images: ImagesConfig, on_cluster: bool) -> bool:
+    """Whether to stream: as asked, or (auto) on a cluster or when the table would not fit in
+    memory, as far as the options allow (no whole-range threshold policy, no pair bootstrap)."""
+    if images.scoring is not Scoring.AUTO:
+        return images.scoring is Scoring.STREAMING
+    n = len(_compared(manifest, enrolments, exclude))
+    listed = n * (n - 1) // 2
+    needs_table = (any(p.policy.needs_all_scores for p in config.operating_points)
+                   or config.bootstrap_unit is BootstrapUnit.PAIR)
+    return not needs_table and (on_cluster or listed * TABLE_BYTES_PER_PAIR > images.scale.memory_bytes)
+
+
+def all_pairs(manifest: Manifest, enrolments: Sequence[Enrolment], embedders: Sequence[Any], *,
+              exclude: np.ndarray | None = None) -> AllPairs:
+    """The images every model enrolled (less those in ``exclude``), to be compared all
+    against all by streaming: the counterpart of `comparisons_from_images`."""
+    images = _compared(manifest, enrolments, exclude)
+    if len(images) < 2:
+        raise ConfigError("images: at least two enrolled images are needed to compare anything")
+    templates = []
+    for enrolment in enrolments:
+        row_of = np.full(len(manifest), -1)
+        row_of[enrolment.image_index] = np.arange(len(enrolment.image_index))
+        templates.append(enrolment.templates[row_of[images]])
+    subject_names, subjects = label_codes(manifest.subjects[images])
+    labels = np.zeros((len(images), len(manifest.attributes)), np.int64)
+    group_names = []
+    for i in range(len(manifest.attributes)):
+        names, codes = label_codes(manifest.labels[:, i])
+        labels[:, i] = codes[images]
+        group_names.append(names)
+    left_out = int(np.sum(exclude)) if exclude is not None else 0
+    note = (f"{len(images)} of {len(manifest)} images enrolled by every model"
+            + (f" and compared ({left_out} identical copies left out)" if left_out else "")
+            + "; every pair compared (scored in blocks, not listed)")
+    provenance = Provenance(source=manifest.source, label_sources=manifest.label_sources, notes=(note,))
+    return AllPairs(subjects=subjects, subject_names=subject_names, attributes=manifest.attributes, labels=labels,
+                    group_names=tuple(group_names), models=tuple(e.model for e in enrolments),
+                    templates=tuple(templates), embedders=tuple(embedders), scales=tuple(e.scale for e in enrolments),
+                    provenance=provenance)

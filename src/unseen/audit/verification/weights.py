@@ -37,13 +37,18 @@ class Weighting(Protocol):
     def set_totals(self, pairs: PairSet) -> np.ndarray:
         """``(R, pairs.n_labels)`` weighted pairs of ``pairs`` per label."""
 
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        """``(R,)`` weighted non-mated pairs with a side unlabelled (``index``: those listed)."""
+
 
 @dataclass
 class UnitWeighting:
-    """The observed data: weight 1 per pair."""
+    """The observed data: weight 1 per pair. ``unlabelled``: non-mated pairs with a side
+    unlabelled, where not all are listed (else counted from the listed ones)."""
 
     totals: np.ndarray
     replicates: int = 1
+    unlabelled: float | None = None
 
     def weights(self, index: np.ndarray) -> None:
         return None
@@ -53,6 +58,9 @@ class UnitWeighting:
 
     def set_totals(self, pairs: PairSet) -> np.ndarray:
         return np.bincount(pairs.label, minlength=pairs.n_labels).astype(np.float64)[None, :]
+
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        return np.array([float(len(index)) if self.unlabelled is None else float(self.unlabelled)])
 
 
 @dataclass
@@ -74,6 +82,9 @@ class PairCounts:
 
     def set_totals(self, pairs: PairSet) -> np.ndarray:
         return np.asarray((pairs.indicator().T @ self.counts[:, pairs.index].T.astype(np.float64)).T)
+
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        return self.counts[:, index].sum(axis=1).astype(np.float64)
 
 
 @dataclass
@@ -116,6 +127,9 @@ class SubjectCounts:
                 totals[:, label] = np.einsum("rs,sr->r", w, matrix @ w.T) + w @ within
         return totals
 
+    def unlabelled_total(self, index: np.ndarray) -> np.ndarray:
+        return self.weights(index).sum(axis=1) if len(index) else np.zeros(len(self.counts))
+
 
 def _subject_strata(comparisons: Comparisons, grouping: Grouping) -> np.ndarray:
     strata = np.full(len(comparisons.subject_names), -1, np.int64)
@@ -138,7 +152,7 @@ def _bilinear_cells(data: PairData) -> list:
     return matrices
 
 
-def _chunk_size(n_items: int) -> int:
+def chunk_size(n_items: int) -> int:
     return int(max(1, min(64, 3_000_000 // max(n_items, 1))))
 
 
@@ -150,7 +164,7 @@ def replicate_blocks(comparisons: Comparisons, grouping: Grouping, data: PairDat
     if unit is BootstrapUnit.SUBJECT:
         bootstrap = ClusterBootstrap(strata=_subject_strata(comparisons, grouping))
         bilinear = _bilinear_cells(data)
-        size = _chunk_size(weighted_pairs + data.n_subjects)
+        size = chunk_size(weighted_pairs + data.n_subjects)
         for counts in bootstrap.chunks(rng=rng, n_replicates=config.n_bootstrap, chunk_size=size):
             yield SubjectCounts(counts=counts, data=data, cell_bilinear=bilinear)
     else:
@@ -159,6 +173,6 @@ def replicate_blocks(comparisons: Comparisons, grouping: Grouping, data: PairDat
         cells = np.where(~data.mated & (data.cell >= 0), data.cell, 0)
         keep = (~data.mated & (data.cell >= 0)).astype(np.float64)
         indicator = sparse.csr_matrix((keep, (np.arange(len(cells)), cells)), shape=(len(cells), data.n_cells))
-        size = _chunk_size(len(data.score))
+        size = chunk_size(len(data.score))
         for counts in bootstrap.chunks(rng=rng, n_replicates=config.n_bootstrap, chunk_size=size):
             yield PairCounts(counts=counts, cell_matrix=indicator)
