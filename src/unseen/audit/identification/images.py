@@ -29,12 +29,10 @@ from unseen.audit.identification.results import IdentificationAudit
 from unseen.audit.identification.samples import Samples, samples_from_manifest
 from unseen.audit.identification.search import SearchConfig, search_gallery
 from unseen.audit.recognition.enrolment import (
-    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, enrol_images, image_digest, settings_text,
-)
+    EnrolConfig, Enrolment, FailureToEnrol, enrol_images, enrolment_models, image_digest, settings_text)
 from unseen.audit.recognition.manifest import Manifest, image_labels
 from unseen.audit.recognition.templates import TemplateStore
 from unseen.audit.stats.rates import Group, RateTable
-from unseen.errors import ConfigError
 from unseen.progress import SILENT, Progress
 
 
@@ -147,16 +145,8 @@ def audit_search_images(probes: Manifest, gallery: Manifest, *, models: Sequence
     """Enrol both manifests with every model, search each probe against the gallery, and
     audit each model's lists. ``build_embedder`` / ``build_detector`` default to the model
     registry's."""
-    from unseen.faces import registry
-
-    if not models:
-        raise ConfigError("--model: name at least one recognizer")
-    if len(set(models)) != len(models):
-        raise ConfigError(f"--model: each recognizer once, got {list(models)}")
-    build_embedder = build_embedder or registry.build_embedder
-    build_detector = build_detector or registry.build_detector
-    embedders = {name: build_embedder(name) for name in models}
-    detector = build_detector(images.enrol.detector) if images.enrol.faces is FaceSource.DETECT else None
+    embedders, detector = enrolment_models(models, images.enrol, build_embedder=build_embedder,
+                                           build_detector=build_detector)
     store = TemplateStore.open(images.templates) if images.templates is not None else None
     attributes = tuple(attributes or probes.attributes)
     photos = _photos(probes, gallery)

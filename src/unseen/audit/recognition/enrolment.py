@@ -108,6 +108,24 @@ class Enrolment:
         return f"customary {unit} {self.customary_threshold:g}"
 
 
+def enrolment_models(models: Sequence[str], config: EnrolConfig, *,
+                     build_embedder: Callable[[str], Any] | None = None,
+                     build_detector: Callable[[str], Any] | None = None) -> tuple[dict[str, Any], Any]:
+    """The recognizers named in ``models`` (each once) and the detector ``config`` asks for
+    (None when faces are not detected), built by the model registry unless builders are given."""
+    from unseen.faces import registry
+
+    if not models:
+        raise ConfigError("--model: name at least one recognizer")
+    if len(set(models)) != len(models):
+        raise ConfigError(f"--model: each recognizer once, got {list(models)}")
+    build_embedder = build_embedder or registry.build_embedder
+    build_detector = build_detector or registry.build_detector
+    embedders = {name: build_embedder(name) for name in models}
+    detector = build_detector(config.detector) if config.faces is FaceSource.DETECT else None
+    return embedders, detector
+
+
 def image_digest(path: Path) -> str:
     """SHA-256 of an image file's bytes (hex): the key of its templates."""
     try:

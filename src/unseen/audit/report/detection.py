@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from unseen.audit.detection.audit import DetectionAudit
 from unseen.audit.detection.groups import HEIGHT_BUCKETS, NOT_SURE, SKIN, SKIN_POOLED, SKIN_POOLS
 from unseen.audit.detection.miss_model import Adjustment, MissModel
 from unseen.audit.detection.rates import RateFamily
+from unseen.audit.report.html import PageFigure
 from unseen.audit.report.json_io import write_report_json
 from unseen.audit.report.tables import write_csv_table
 from unseen.audit.stats.rates import Rate
@@ -159,15 +159,8 @@ def write_csv_tables(folder: str | Path, audit: DetectionAudit) -> list[Path]:
 
 
 # -- HTML -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Figure:
-    title: str
-    svg: Any
-    caption: str
-
-
 def _rates_figure(estimates: Sequence[Rate], *, title: str, xlabel: str, caption: str,
-                  reference: float | None = None, reference_label: str = "") -> _Figure:
+                  reference: float | None = None, reference_label: str = "") -> PageFigure:
     from markupsafe import Markup
 
     from unseen.audit.report import plots
@@ -177,7 +170,7 @@ def _rates_figure(estimates: Sequence[Rate], *, title: str, xlabel: str, caption
         labels=[f"{e.key} (n={e.n})" for e in shown], values=np.array([e.value for e in shown]),
         intervals=np.array([e.ci for e in shown]).reshape(-1, 2), reference=reference,
         reference_label=reference_label, xlabel=xlabel)
-    return _Figure(title, Markup(svg), caption)
+    return PageFigure(title, Markup(svg), caption)
 
 
 def _by_size_svg(lines: dict[str, Sequence[Rate]], *, ylabel: str, min_faces: int) -> str:
@@ -217,7 +210,7 @@ def _size_lines(family: RateFamily, attribute: str) -> dict[str, Sequence[Rate]]
     return lines
 
 
-def _forest_figure(models: Sequence[MissModel], labels: str) -> _Figure | None:
+def _forest_figure(models: Sequence[MissModel], labels: str) -> PageFigure | None:
     from markupsafe import Markup
 
     from unseen.audit.report import plots
@@ -230,7 +223,7 @@ def _forest_figure(models: Sequence[MissModel], labels: str) -> _Figure | None:
         labels=[r[0] for r in rows], values=np.array([r[1].value for r in rows]),
         intervals=np.array([r[1].ci for r in rows]), reference=1.0, reference_label="no difference",
         xlabel="odds ratio of a miss (log scale)", log_scale=True)
-    return _Figure(f"Odds ratios of a miss: {labels}", Markup(svg),
+    return PageFigure(f"Odds ratios of a miss: {labels}", Markup(svg),
                    "Right of 1: missed more often. Raw: skin type alone; size-controlled: plus log face height; "
                    "adjusted: plus blur, occlusion, pose and illumination. Bars: intervals clustered by image.")
 
@@ -314,7 +307,7 @@ def _warnings(audit: DetectionAudit) -> list[str]:
     return warnings
 
 
-def _figures(audit: DetectionAudit) -> list[_Figure]:
+def _figures(audit: DetectionAudit) -> list[PageFigure]:
     from markupsafe import Markup
 
     figures = []
@@ -328,7 +321,7 @@ def _figures(audit: DetectionAudit) -> list[_Figure]:
     for attribute in (SKIN_POOLED, *[a for a in audit.labelled if a != SKIN]):
         lines = _size_lines(audit.recall, attribute)
         if len(lines) >= 2:
-            figures.append(_Figure(f"Recall vs face size by {attribute}", Markup(_by_size_svg(
+            figures.append(PageFigure(f"Recall vs face size by {attribute}", Markup(_by_size_svg(
                 lines, ylabel="recall", min_faces=audit.config.min_group_faces)),
                 f"Hollow points rest on fewer than {audit.config.min_group_faces} faces. Within one size bucket "
                 "the comparison between groups is fairer than the raw rates."))

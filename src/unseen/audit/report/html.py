@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from unseen.media.files import write_text_atomic
+
+
+@dataclass(frozen=True)
+class PageFigure:
+    """One plot of a report page: its title, inline SVG and caption."""
+
+    title: str
+    svg: Any
+    caption: str
 
 
 def format_rate(value: Any, digits: int = 3) -> str:

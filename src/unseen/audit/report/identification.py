@@ -11,7 +11,6 @@ attribute is under ``systems``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 import unseen
 from unseen.audit.identification.results import AttributeAudit, GalleryCurve, IdentificationAudit, MakeUpCurve
 from unseen.audit.recognition.comparisons import ScoreScale
+from unseen.audit.report.html import PageFigure
 from unseen.audit.report.json_io import write_report_json
 from unseen.audit.report.tables import write_csv_table
 from unseen.audit.stats.rates import RateTable
@@ -258,13 +258,6 @@ def write_csv_tables(folder: str | Path, audits: Sequence[IdentificationAudit]) 
 
 
 # -- HTML -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Figure:
-    title: str
-    svg: Any
-    caption: str
-
-
 def _lines_svg(*, x: np.ndarray, lines: Sequence[tuple[int, str, np.ndarray, np.ndarray]], xlabel: str, ylabel: str,
                log_x: bool, marks: Sequence[tuple[int, float]] = ()) -> str:
     """One line per group (``(colour index, label, values, interval)``) with a band for its
@@ -294,7 +287,7 @@ def _lines_svg(*, x: np.ndarray, lines: Sequence[tuple[int, str, np.ndarray, np.
 
 
 def _rates_figure(table: RateTable, *, title: str, xlabel: str, caption: str,
-                  reference: float | None = None, reference_label: str = "") -> _Figure | None:
+                  reference: float | None = None, reference_label: str = "") -> PageFigure | None:
     from markupsafe import Markup
 
     from unseen.audit.report import plots
@@ -306,15 +299,15 @@ def _rates_figure(table: RateTable, *, title: str, xlabel: str, caption: str,
         labels=[f"{table.names[k]} (n={int(table.trials[k])})" for k in shown], values=table.rate[shown],
         intervals=table.ci[shown], upper_bound_only=table.bound_only[shown], reference=reference,
         reference_label=reference_label, xlabel=xlabel, log_scale=True)
-    return _Figure(title, Markup(svg), caption)
+    return PageFigure(title, Markup(svg), caption)
 
 
-def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
+def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[PageFigure]:
     from markupsafe import Markup
 
     from unseen.audit.report import plots
 
-    figures: list[_Figure | None] = []
+    figures: list[PageFigure | None] = []
     target = None if audit.config.fixed else audit.config.target_fpir
     if audit.has_threshold:
         figures.append(_rates_figure(item.fpir, title="False positive identification rate (FPIR) per probe group",
@@ -332,7 +325,7 @@ def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
     curve = item.gallery_size
     if curve is not None and len(curve.sizes) > 1:
         lines = [(k, name, curve.fpir[k], curve.ci[k]) for k, name in enumerate(curve.names)]
-        figures.append(_Figure("FPIR against gallery size", Markup(_lines_svg(
+        figures.append(PageFigure("FPIR against gallery size", Markup(_lines_svg(
             x=curve.sizes, lines=lines, xlabel="people in the gallery (log scale)", ylabel="FPIR at the threshold",
             log_x=True)),
             f"Random galleries of each size ({curve.draws} per size), the threshold held fixed. The bigger the "
@@ -343,7 +336,7 @@ def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
     if make_up is not None:
         shown = [k for k in range(len(make_up.names)) if np.any(np.isfinite(make_up.fpir[k]))]
         lines = [(k + 1, make_up.names[k], make_up.fpir[k], make_up.ci[k]) for k in shown]
-        figures.append(_Figure("FPIR against the share of the probe's own group in the gallery", Markup(_lines_svg(
+        figures.append(PageFigure("FPIR against the share of the probe's own group in the gallery", Markup(_lines_svg(
             x=make_up.shares, lines=lines, xlabel=f"share of the probe's own group among {make_up.size} gallery "
                                                   "people", ylabel="FPIR at the threshold", log_x=False,
             marks=[(k + 1, make_up.actual_share[k]) for k in shown])),
@@ -356,14 +349,14 @@ def _figures(audit: IdentificationAudit, item: AttributeAudit) -> list[_Figure]:
         text = [[f"{sources.share[i, j]:.0%}" if np.isfinite(sources.share[i, j]) else "-"
                  for j in range(len(sources.names))] for i in range(len(sources.names))]
         display = np.where(np.isfinite(over), over, np.where(np.isfinite(sources.share), -3.0, np.nan))
-        figures.append(_Figure("Where the false candidates come from", Markup(plots.heatmap_svg(
+        figures.append(PageFigure("Where the false candidates come from", Markup(plots.heatmap_svg(
             matrix=display, row_labels=list(sources.names), column_labels=list(sources.names), cell_text=text,
             colorbar_label="log2(share / gallery share)", row_title="probe group",
             column_title="candidate's group", limit=3.0)),
             "Each row: the false candidates returned for that group's probes, by the candidate's group (the cell "
             "text is the row's share). Red: more than that group's share of the gallery; blue: fewer."))
     if np.any(np.isfinite(item.threshold_shift[1:])):
-        figures.append(_Figure("Threshold shift per group", Markup(plots.signed_bars_svg(
+        figures.append(PageFigure("Threshold shift per group", Markup(plots.signed_bars_svg(
             labels=list(item.groups), values=item.threshold_shift[1:],
             xlabel="own threshold minus global (similarity)")),
             "How far each group's threshold would have to move for its own searches to reach the same FPIR; to the "

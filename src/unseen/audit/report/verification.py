@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 import unseen
 from unseen.audit.recognition.comparisons import ScoreScale
 from unseen.audit.recognition.enrolment import FailureToEnrol
+from unseen.audit.report.html import PageFigure
 from unseen.audit.report.json_io import write_report_json
 from unseen.audit.report.tables import write_csv_table
 from unseen.audit.set_aside import SetAside
@@ -205,13 +205,6 @@ def write_csv_tables(folder: str | Path, audit: VerificationAudit) -> list[Path]
 
 # -- HTML --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Figure:
-    title: str
-    svg: Any
-    caption: str
-
-
 def _ratio_sentence(result: OperatingPointResult) -> list[str]:
     groups = result.groups
     sentences = []
@@ -275,7 +268,7 @@ def _plain_summary(audit: VerificationAudit) -> list[str]:
     return paragraphs
 
 
-def _figures(item: ModelAttributeAudit) -> list[_Figure]:
+def _figures(item: ModelAttributeAudit) -> list[PageFigure]:
     from markupsafe import Markup
 
     from unseen.audit.report import plots
@@ -288,7 +281,7 @@ def _figures(item: ModelAttributeAudit) -> list[_Figure]:
     if np.any(fnmr.trials > 0):
         curves = [plots.Curve(n, item.scores.det[k].fmr, item.scores.det[k].fnmr) for k, n in enumerate(names)]
         marks = [plots.Curve(n, np.array([fmr.rate[k]]), np.array([fnmr.rate[k]])) for k, n in enumerate(names)]
-        figures.append(_Figure("DET curves per group", Markup(plots.det_curves_svg(curves=curves, marks=marks)),
+        figures.append(PageFigure("DET curves per group", Markup(plots.det_curves_svg(curves=curves, marks=marks)),
                                "Each group's own mated and same-group non-mated pairs; dots mark the global "
                                "threshold. Lower-left is better; a curve to the right means more false matches at "
                                "the same threshold."))
@@ -296,20 +289,20 @@ def _figures(item: ModelAttributeAudit) -> list[_Figure]:
     centres = (edges[:-1] + edges[1:]) / 2
     mated_samples = [np.repeat(centres, item.scores.mated_histogram[k]) for k in range(len(names))]
     nonmated_samples = [np.repeat(centres, item.scores.nonmated_histogram[k]) for k in range(len(names))]
-    figures.append(_Figure("Score distributions", Markup(plots.score_distributions_svg(
+    figures.append(PageFigure("Score distributions", Markup(plots.score_distributions_svg(
         labels=names, mated=mated_samples, nonmated=nonmated_samples,
         threshold=op.threshold if np.isfinite(op.threshold) else None)),
         "Similarity of same-person (solid) and different-person (dashed) pairs per group; the vertical line is "
         "the threshold."))
     rate_kwargs = dict(log_scale=True)
     if np.any(fmr.trials > 0):
-        figures.append(_Figure("False match rate per group", Markup(plots.rates_with_intervals_svg(
+        figures.append(PageFigure("False match rate per group", Markup(plots.rates_with_intervals_svg(
             labels=names, values=fmr.rate, intervals=fmr.ci, upper_bound_only=fmr.bound_only,
             reference=op.point.target_fmr, reference_label="target FMR" if op.point.target_fmr else "",
             xlabel="FMR (log scale)", **rate_kwargs)),
             "Dots: measured rate; bars: interval; '<' marks an upper bound where no error was seen."))
     if np.any(fnmr.trials > 0):
-        figures.append(_Figure("False non-match rate per group", Markup(plots.rates_with_intervals_svg(
+        figures.append(PageFigure("False non-match rate per group", Markup(plots.rates_with_intervals_svg(
             labels=names, values=fnmr.rate, intervals=fnmr.ci, upper_bound_only=fnmr.bound_only,
             xlabel="FNMR (log scale)", **rate_kwargs)), ""))
     target = op.point.target_fmr if op.point.target_fmr else op.global_fmr
@@ -319,13 +312,13 @@ def _figures(item: ModelAttributeAudit) -> list[_Figure]:
                   if op.cross.n_nonmated[i, j] > 0 else "-" for j in range(len(names))] for i in range(len(names))]
     finite = np.isfinite(log_ratio)
     display = np.where(finite, log_ratio, np.where(op.cross.n_nonmated > 0, -3.0, np.nan))
-    figures.append(_Figure("Cross-group false match rates", Markup(plots.heatmap_svg(
+    figures.append(PageFigure("Cross-group false match rates", Markup(plots.heatmap_svg(
         matrix=display, row_labels=names, column_labels=names, cell_text=cell_text,
         colorbar_label=f"log10(FMR / {target:.2g})", row_title="enrolled", column_title="probe")),
         "Red: more false matches than the target; blue: fewer; white: on target. Cells with no false match are "
         "drawn at the bottom of the scale."))
     if np.any(np.isfinite(groups.threshold_shift)):
-        figures.append(_Figure("Threshold shift per group", Markup(plots.signed_bars_svg(
+        figures.append(PageFigure("Threshold shift per group", Markup(plots.signed_bars_svg(
             labels=names, values=groups.threshold_shift, xlabel="own threshold minus global (similarity)")),
             "How far each group's threshold would have to move to reach the same FMR on its own pairs; "
             "to the right: the group needs a stricter threshold."))

@@ -16,9 +16,8 @@ import numpy as np
 
 from unseen.audit.recognition.comparisons import Provenance, label_codes
 from unseen.audit.recognition.enrolment import (
-    EnrolConfig, Enrolment, FaceSource, FailureToEnrol, ProcessEmbedding, enrol_images, failure_to_enrol, image_digest,
-    settings_text,
-)
+    EnrolConfig, Enrolment, FailureToEnrol, ProcessEmbedding, enrol_images, enrolment_models, failure_to_enrol,
+    image_digest, settings_text)
 from unseen.audit.recognition.manifest import Manifest, image_labels
 from unseen.audit.recognition.pairs import DEFAULT_MAX_NONMATED, comparisons_from_images, identical_files
 from unseen.audit.recognition.templates import TemplateStore
@@ -203,14 +202,10 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
     to the model registry's."""
     from unseen.faces import registry
 
-    if not models:
-        raise ConfigError("--model: name at least one recognizer")
-    if len(set(models)) != len(models):
-        raise ConfigError(f"--model: each recognizer once, got {list(models)}")
-    build_embedder = build_embedder or registry.build_embedder
+    build_embedder = build_embedder or registry.build_embedder  # worker processes and Ray build their own
     build_detector = build_detector or registry.build_detector
-    embedders = {name: build_embedder(name) for name in models}
-    detector = build_detector(images.enrol.detector) if images.enrol.faces is FaceSource.DETECT else None
+    embedders, detector = enrolment_models(models, images.enrol, build_embedder=build_embedder,
+                                           build_detector=build_detector)
     store = TemplateStore.open(images.templates) if images.templates is not None else None
     digests = [image_digest(path) for path in manifest.paths]
     copies = _copies(manifest, digests)
