@@ -1,4 +1,4 @@
-"""Face recognition data: what a verification (and a coming identification) audit reads.
+"""Face recognition data: what the verification and identification audits read.
 
 - `comparisons`: the `Comparisons` table (scores, mated, subjects, group labels);
 - `readers`: `read_comparisons` from CSV / Parquet tables;
