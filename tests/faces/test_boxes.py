@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from unseen.errors import ConfigError
 from unseen.faces.boxes import (
     merged_windows,
-    CoverShape, box_iou, centred_ranges, covering_ranges, range_areas, range_sums, shape_mask, snapped_to_grid,
+    CoverShape, box_iou, centred_ranges, greedy_clusters, covering_ranges, range_areas, range_sums, shape_mask, snapped_to_grid,
     union_mask, xywh_to_xyxy, xyxy_to_xywh,
 )
 
@@ -147,3 +147,24 @@ def test_windows_are_shared_where_faces_crowd_and_apart_where_they_do_not():
     windows = merged_windows(np.array(crowd + far, float), width=1000, height=800, margin=1.0, least=16)
     assert len(windows) == 2
     assert windows[1] == (875, 675, 945, 750) or windows[0] == (875, 675, 945, 750)
+
+
+def _clusters_one_seed_at_a_time(boxes, threshold):
+    """The plain greedy loop: the best box left seeds a cluster of every box left near it."""
+    left, seeds, cluster = list(range(len(boxes))), [], np.full(len(boxes), -1)
+    while left:
+        seed = left[0]
+        near = [j for j in left if j == seed or box_iou(boxes[seed:seed + 1], boxes[j:j + 1])[0, 0] >= threshold]
+        cluster[near] = len(seeds)
+        seeds.append(seed)
+        left = [j for j in left if j not in near]
+    return seeds, cluster.tolist()
+
+
+@given(xyxy_boxes(max_size=40), st.sampled_from([0.3, 0.4, 0.5]), st.integers(1, 7))
+@settings(max_examples=150)
+def test_greedy_clusters_match_the_plain_loop_across_blocks(boxes, threshold, block):
+    seeds, cluster = greedy_clusters(boxes, threshold, block=block)  # small blocks: clusters span them
+    expected_seeds, expected_cluster = _clusters_one_seed_at_a_time(boxes, threshold)
+    assert seeds.tolist() == expected_seeds
+    assert cluster.tolist() == expected_cluster

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from unseen.errors import ConfigError
-from unseen.faces.boxes import box_iou, xywh_to_xyxy, xyxy_to_xywh
+from unseen.faces.boxes import greedy_clusters, xywh_to_xyxy, xyxy_to_xywh
 
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 """Order of the five landmarks; 'left' is the subject's right side seen in the image's left."""
@@ -237,19 +237,12 @@ class Detections:
         """Greedy non-maximum suppression: keep the best box of every overlapping cluster.
 
         Memory stays linear in the number of boxes (a detector at a low threshold can
-        propose tens of thousands); time is boxes x boxes kept.
+        propose tens of thousands); see `unseen.faces.boxes.greedy_clusters`.
         """
         if len(self) < 2:
             return self
         order = np.argsort(-self.score, kind="stable")
-        boxes = self.xyxy[order].astype(np.float64)
-        remaining = np.arange(len(order))
-        kept = []
-        while len(remaining):
-            best, rest = remaining[0], remaining[1:]
-            kept.append(best)
-            iou = box_iou(boxes[best:best + 1], boxes[rest])[0]
-            remaining = rest[iou < iou_threshold]
+        kept, _ = greedy_clusters(self.xyxy[order], iou_threshold)
         return self[np.sort(order[kept])]
 
     # -- serialisation ------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 from unseen.errors import ConfigError
 from unseen.faces.detectors.base import check_rgb_image, check_threshold
 from unseen.faces.detectors.centerface import CenterFace, CenterFaceConfig
-from unseen.faces.boxes import Window, box_iou, merged_windows
+from unseen.faces.boxes import Window, greedy_clusters, merged_windows
 from unseen.faces.types import Detections
 
 
@@ -241,11 +241,9 @@ class Ensemble:
         order = np.argsort(-tagged.score, kind="stable")
         tagged, which = tagged[order], which[order]
         boxes, scores, landmarks, found_by = [], [], [], []
-        remaining = np.arange(len(tagged))
-        while len(remaining):  # one cluster at a time: memory stays linear in the boxes
-            seed = remaining[0]
-            close = box_iou(tagged.xyxy[seed:seed + 1], tagged.xyxy[remaining])[0] >= self.config.merge_iou
-            members, remaining = remaining[close], remaining[~close]
+        seeds, cluster = greedy_clusters(tagged.xyxy, self.config.merge_iou)
+        members_of = np.split(np.argsort(cluster, kind="stable"), np.cumsum(np.bincount(cluster))[:-1])
+        for seed, members in zip(seeds, members_of):
             best = _best_per_pass(members, which, tagged.score)
             weights = tagged.score[best].astype(np.float64)
             box = (tagged.xyxy[best] * weights[:, None]).sum(axis=0) / weights.sum()
