@@ -87,11 +87,8 @@ def test_an_unforeseen_error_fails_that_file_only(tmp_path, astronaut_rgb, quick
         return original(self, image, **options)
 
     monkeypatch.setattr(Redactor, "redact", flaky)
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in ("a.png", "b.png", "c.png"):
-        Image.fromarray(_face(astronaut_rgb)).save(folder / name)
-    results = redact_files([folder], out_dir=tmp_path / "out", config=quick_config, workers=1).results
+    results = redact_files([_three_faces(tmp_path, astronaut_rgb)], out_dir=tmp_path / "out", config=quick_config,
+                           workers=1).results
     assert [r.status for r in results] == [FileStatus.WRITTEN, FileStatus.FAILED, FileStatus.WRITTEN]
     assert results[1].message.startswith("unexpected error (RuntimeError: a bug); nothing was written for it")
     assert not (tmp_path / "out" / "in" / "b.redacted.png").exists()
@@ -116,10 +113,16 @@ def test_a_photo_worker_that_dies_fails_its_photo_and_the_batch_goes_on(tmp_path
 
     monkeypatch.setattr(PhotoWorkers, "submit", dying)
     monkeypatch.setattr(PhotoWorkers, "restart", lambda self: restarts.append(True))
+    results = redact_files([_three_faces(tmp_path, astronaut_rgb)], out_dir=tmp_path / "out", config=quick_config,
+                           workers=1).results
+    assert [r.status for r in results] == [FileStatus.WRITTEN, FileStatus.FAILED, FileStatus.WRITTEN]
+    assert results[1].message == WORKERS_STOPPED and restarts == [True]
+
+
+def _three_faces(tmp_path, astronaut_rgb):
+    """A folder of a.png, b.png and c.png, each holding a face."""
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("a.png", "b.png", "c.png"):
         Image.fromarray(_face(astronaut_rgb)).save(folder / name)
-    results = redact_files([folder], out_dir=tmp_path / "out", config=quick_config, workers=1).results
-    assert [r.status for r in results] == [FileStatus.WRITTEN, FileStatus.FAILED, FileStatus.WRITTEN]
-    assert results[1].message == WORKERS_STOPPED and restarts == [True]
+    return folder

@@ -46,6 +46,13 @@ def test_csv_tables(audits, tmp_path):
     rows = list(csv.DictReader(paths[0].open()))
     assert [r["group"] for r in rows] == ["all", "A", "B"]
     assert float(rows[0]["fpir"]) == pytest.approx(audits[0].attribute().fpir.rate[0])
+    for path, curve, step in ((paths[2], audits[0].attribute().gallery_size, "gallery_people"),
+                              (paths[3], audits[0].attribute().make_up, "own_group_share")):
+        rows = list(csv.DictReader(path.open()))
+        assert len(rows) == len(curve.names) * curve.fpir.shape[1]   # a row per group and step
+        last = rows[-1]
+        assert last["group"] == curve.names[-1] and float(last["fpir"]) == pytest.approx(curve.fpir[-1, -1])
+        assert float(last["high"]) == pytest.approx(curve.ci[-1, -1, 1]) and step in last
 
 
 def test_html_page_is_offline_and_its_summary_can_be_quoted(audits, tmp_path):

@@ -214,33 +214,32 @@ def source_rows(audits: Sequence[IdentificationAudit]) -> list[dict[str, Any]]:
 
 
 def curve_rows(audits: Sequence[IdentificationAudit]) -> list[dict[str, Any]]:
-    rows = []
-    for audit in audits:
-        for item in audit.attributes:
-            curve = item.gallery_size
-            if curve is None:
-                continue
-            for k, name in enumerate(curve.names):
-                for j, size in enumerate(curve.sizes):
-                    rows.append({"system": audit.system, "attribute": item.attribute, "group": name,
-                                 "gallery_people": int(size), "fpir": curve.fpir[k, j], "low": curve.ci[k, j, 0],
-                                 "high": curve.ci[k, j, 1]})
-    return rows
+    return [{**row, "gallery_people": int(size), "fpir": fpir, "low": low, "high": high}
+            for where, curve in _curves(audits, "gallery_size")
+            for row, size, fpir, low, high in _curve_cells(where, curve, curve.sizes)]
 
 
 def make_up_rows(audits: Sequence[IdentificationAudit]) -> list[dict[str, Any]]:
-    rows = []
+    return [{**row, "gallery_people": curve.size, "own_group_share": float(share), "fpir": fpir, "low": low,
+             "high": high}
+            for where, curve in _curves(audits, "make_up")
+            for row, share, fpir, low, high in _curve_cells(where, curve, curve.shares)]
+
+
+def _curves(audits: Sequence[IdentificationAudit], which: str):
+    """(system and attribute, curve) for each attribute's curve ``which`` that was measured."""
     for audit in audits:
         for item in audit.attributes:
-            curve = item.make_up
-            if curve is None:
-                continue
-            for k, name in enumerate(curve.names):
-                for j, share in enumerate(curve.shares):
-                    rows.append({"system": audit.system, "attribute": item.attribute, "group": name,
-                                 "gallery_people": curve.size, "own_group_share": float(share),
-                                 "fpir": curve.fpir[k, j], "low": curve.ci[k, j, 0], "high": curve.ci[k, j, 1]})
-    return rows
+            curve = getattr(item, which)
+            if curve is not None:
+                yield {"system": audit.system, "attribute": item.attribute}, curve
+
+
+def _curve_cells(where: dict[str, Any], curve, steps):
+    """(row start with the group, step, FPIR, low, high) for each group and step of a curve."""
+    for k, name in enumerate(curve.names):
+        for j, step in enumerate(steps):
+            yield {**where, "group": name}, step, curve.fpir[k, j], curve.ci[k, j, 0], curve.ci[k, j, 1]
 
 
 def write_csv_tables(folder: str | Path, audits: Sequence[IdentificationAudit]) -> list[Path]:
