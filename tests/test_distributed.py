@@ -71,7 +71,7 @@ def test_an_images_audit_on_ray_equals_a_local_one_and_resumes(cluster, tmp_path
     audit_images(half, models=["fake"], config=config, images=ImagesConfig(templates=store), **builders)
     _, embedder, builders = fakes()
     remote = audit_images(manifest, models=["fake"], config=config, attributes=attributes,
-                          images=ImagesConfig(ray="local", templates=store), **builders)
+                          images=ImagesConfig(templates=store), cluster=cluster, **builders)
     assert embedder.calls == 0                                  # embedded by the cluster's actors, not here
     assert remote.enrolments[0].reused == 18                    # the first half came from the templates file
     assert np.array_equal(local.enrolments[0].templates, remote.enrolments[0].templates)

@@ -22,6 +22,8 @@ address given.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -53,6 +55,12 @@ def _ray(local: bool):
     except ImportError:
         raise ConfigError("--ray: Ray is not installed; install it with: pip install 'unseen[ray]'") from None
     return ray
+
+
+def open_cluster(address: str | None):
+    """A `RayCluster` for ``address`` (to use in a ``with``), or, for None, a context that
+    gives None: the jobs then run on this machine."""
+    return nullcontext(None) if address is None else RayCluster(address)
 
 
 class RayCluster:

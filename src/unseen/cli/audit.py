@@ -321,10 +321,12 @@ def images(
     options = ImagesConfig(enrol=EnrolConfig(faces=faces, detector=detector, detection_side=detection_side),
                            customary=customary, max_nonmated=max_nonmated, templates=templates, scoring=scoring,
                            scale=ScaleConfig(memory_mib=memory, fine_bins=1 << 16, backend=backend),
-                           workers=workers or default_workers(), ray=ray)
-    with progress_bar(console) as bar:
+                           workers=workers or default_workers())
+    from unseen.distributed import open_cluster
+
+    with open_cluster(ray) as cluster, progress_bar(console) as bar:
         result = audit_images(parsed, models=model, config=base, images=options, attributes=list(group) + list(cross),
-                              progress=bar)
+                              progress=bar, cluster=cluster)
     _print_audit(result.audit, console)
     print_set_aside(parsed.set_aside, console)
     for fte in result.failures:

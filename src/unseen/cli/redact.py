@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -106,7 +105,9 @@ def redact(
     video = _video_config(codec=codec, crf=crf, keep_audio=keep_audio, paranoid=paranoid, fast=fast)
     console = Console()
     try:
-        with _cluster(ray) as cluster, progress_bar(console) as bar:
+        from unseen.distributed import open_cluster
+
+        with open_cluster(ray) as cluster, progress_bar(console) as bar:
             summary = redact_files(paths, out_dir=out, config=config, video=video, progress=bar,
                                    preview_dir=preview, workers=workers or default_workers(), cluster=cluster)
     except (BatchInterrupted, BatchStopped) as stopped:
@@ -117,14 +118,6 @@ def redact(
         console.print(f"previews (outlined: green covered, orange low confidence, red found by verification, "
                       f"yellow possible faces) in {preview}")
     summary.raise_for_failures()
-
-
-def _cluster(address: Optional[str]):
-    if address is None:
-        return nullcontext(None)
-    from unseen.distributed import RayCluster
-
-    return RayCluster(address)
 
 
 DETAILED_UP_TO = 20

@@ -1,18 +1,23 @@
-"""Atomic writes: a file appears whole under its final name, or not at all."""
+"""Atomic writes: a file appears whole under its final name, or not at all (text, JSON,
+CSV tables, or any bytes a callable writes)."""
 
 from __future__ import annotations
 
+import csv
 import errno
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from unseen.errors import OutputError
+import numpy as np
+
+from unseen.errors import ConfigError, OutputError
 
 PARTIAL = re.compile(r"^\..+\.[0-9a-f]{12}\.partial$")
 """Names of the temporary files `write_atomic` writes before renaming them."""
@@ -86,6 +91,38 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return "" if not math.isfinite(float(value)) else repr(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return "" if value is None else value
+
+
+def write_csv_table(path: str | Path, rows: Sequence[Mapping[str, Any]], *,
+                    columns: Sequence[str] | None = None) -> Path:
+    """Write ``rows`` (mappings with the same keys) as CSV; NaN/inf/None become empty cells.
+
+    ``columns`` fixes the order (default: the first row's keys). Floats keep full precision.
+    """
+    if columns is None:
+        if not rows:
+            raise ConfigError("write_csv_table: no rows and no columns given")
+        columns = list(rows[0].keys())
+    missing = [c for row in rows for c in columns if c not in row]
+    if missing:
+        raise ConfigError(f"write_csv_table: rows lack column(s) {sorted(set(missing))}")
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row[c]) for c in columns])
+
+    return write_atomic(path, write)
 
 
 def file_digest(path: str | Path) -> bytes:

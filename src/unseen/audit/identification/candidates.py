@@ -21,7 +21,7 @@ import numpy as np
 
 from unseen.audit.identification.samples import Samples, read_table
 from unseen.audit.recognition.comparisons import ScoreScale
-from unseen.audit.report.tables import write_csv_table
+from unseen.media.files import write_csv_table
 from unseen.errors import ConfigError, InputFileError
 from unseen.media.files import write_atomic
 

@@ -16,7 +16,7 @@ from unseen.audit.detection.miss_model import Adjustment, MissModel
 from unseen.audit.detection.rates import RateFamily
 from unseen.audit.report.html import PageFigure
 from unseen.audit.report.json_io import write_report_json
-from unseen.audit.report.tables import write_csv_table
+from unseen.media.files import write_csv_table
 from unseen.audit.stats.rates import Rate
 
 SCHEMA = "unseen.audit.detection/1"

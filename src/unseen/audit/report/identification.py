@@ -21,7 +21,7 @@ from unseen.audit.identification.results import AttributeAudit, GalleryCurve, Id
 from unseen.audit.recognition.comparisons import ScoreScale
 from unseen.audit.report.html import PageFigure
 from unseen.audit.report.json_io import write_report_json
-from unseen.audit.report.tables import write_csv_table
+from unseen.media.files import write_csv_table
 from unseen.audit.stats.rates import RateTable
 
 SCHEMA = "unseen.audit.identification/1"

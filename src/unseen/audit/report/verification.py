@@ -14,7 +14,7 @@ from unseen.audit.recognition.comparisons import ScoreScale
 from unseen.audit.recognition.enrolment import FailureToEnrol
 from unseen.audit.report.html import PageFigure
 from unseen.audit.report.json_io import write_report_json
-from unseen.audit.report.tables import write_csv_table
+from unseen.media.files import write_csv_table
 from unseen.audit.set_aside import SetAside
 from unseen.audit.verification.config import BootstrapUnit, ThresholdPolicy
 from unseen.audit.verification.results import ModelAttributeAudit, OperatingPointResult, VerificationAudit

@@ -59,9 +59,7 @@ class ImagesConfig:
     ``scale``: whether pairs are listed or streamed (`Scoring`), and the memory, grid and
     hardware of streaming (``scale.memory_mib`` also decides ``auto``). ``max_nonmated``:
     the sample size of a listed table (streaming scores every pair). ``workers``: enrolment
-    processes, each with the models loaded once. ``ray``: enrol and score on a Ray cluster
-    (`unseen.distributed.RayCluster`'s address: ``auto``, ``local`` or ``HOST:PORT``); then
-    ``auto`` scoring streams.
+    processes, each with the models loaded once.
     """
 
     enrol: EnrolConfig = field(default_factory=EnrolConfig)
@@ -71,7 +69,6 @@ class ImagesConfig:
     scoring: Scoring = Scoring.AUTO
     scale: ScaleConfig = field(default_factory=lambda: ScaleConfig(fine_bins=1 << 16))
     workers: int = 1
-    ray: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_nonmated < 1:
@@ -196,10 +193,11 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
                  images: ImagesConfig = ImagesConfig(), attributes: Sequence[str] | None = None,
                  progress: Progress = SILENT,
                  build_embedder: Callable[[str], Any] | None = None,
-                 build_detector: Callable[[str], Any] | None = None) -> ImagesAudit:
+                 build_detector: Callable[[str], Any] | None = None, cluster: Any = None) -> ImagesAudit:
     """Enrol the manifest with every model, compare, and audit each model (at its customary
     threshold too when ``images.customary``). ``build_embedder``/``build_detector`` default
-    to the model registry's."""
+    to the model registry's. ``cluster``: an open cluster (`unseen.distributed.RayCluster`)
+    whose actors enrol and whose tasks score; then ``auto`` scoring streams."""
     from unseen.faces import registry
 
     build_embedder = build_embedder or registry.build_embedder  # worker processes and Ray build their own
@@ -209,25 +207,24 @@ def audit_images(manifest: Manifest, *, models: Sequence[str], config: Verificat
     store = TemplateStore.open(images.templates) if images.templates is not None else None
     digests = [image_digest(path) for path in manifest.paths]
     copies = _copies(manifest, digests)
-    with _cluster(images.ray) as cluster:
-        with _embedding(models, images, cluster, build_embedder, build_detector) as embedding:
-            enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
-                                      store=store, digests=digests, progress=progress, embedding=embedding)
-        if images.customary:
-            config = replace(config, operating_points=(*config.operating_points, *_customary_points(enrolments)))
-        attributes = tuple(attributes or manifest.attributes)
-        exclude = identical_files(digests) >= 0
-        if _streams(manifest, enrolments, exclude, config, images, cluster is not None):
-            pairs = all_pairs(manifest, enrolments, [embedders[m] for m in models], exclude=exclude)
-            audit = audit_all_pairs(pairs, config=config, scale=images.scale, attributes=attributes,
-                                    progress=progress, runner=cluster.runner() if cluster is not None else None)
-            n_mated = pairs.n_mated
-        else:
-            comparisons = comparisons_from_images(manifest, enrolments, [embedders[m] for m in models],
-                                                  max_nonmated=images.max_nonmated, seed=config.seed,
-                                                  exclude=exclude)
-            audit = audit_verification(comparisons, config=config, attributes=attributes, progress=progress)
-            n_mated = comparisons.n_mated
+    with _embedding(models, images, cluster, build_embedder, build_detector) as embedding:
+        enrolments = enrol_images(manifest.paths, embedders=embedders, detector=detector, config=images.enrol,
+                                  store=store, digests=digests, progress=progress, embedding=embedding)
+    if images.customary:
+        config = replace(config, operating_points=(*config.operating_points, *_customary_points(enrolments)))
+    attributes = tuple(attributes or manifest.attributes)
+    exclude = identical_files(digests) >= 0
+    if _streams(manifest, enrolments, exclude, config, images, cluster is not None):
+        pairs = all_pairs(manifest, enrolments, [embedders[m] for m in models], exclude=exclude)
+        audit = audit_all_pairs(pairs, config=config, scale=images.scale, attributes=attributes,
+                                progress=progress, runner=cluster.runner() if cluster is not None else None)
+        n_mated = pairs.n_mated
+    else:
+        comparisons = comparisons_from_images(manifest, enrolments, [embedders[m] for m in models],
+                                              max_nonmated=images.max_nonmated, seed=config.seed,
+                                              exclude=exclude)
+        audit = audit_verification(comparisons, config=config, attributes=attributes, progress=progress)
+        n_mated = comparisons.n_mated
     failures = tuple(failure_to_enrol(manifest, e, attributes) for e in enrolments)
     notes = [f"Faces: {settings_text(images.enrol)}."]
     if store is not None:
@@ -246,14 +243,6 @@ def _compared(manifest: Manifest, enrolments: Sequence[Enrolment], exclude: np.n
     if exclude is not None:
         enrolled &= ~np.asarray(exclude, bool)
     return np.flatnonzero(enrolled)
-
-
-def _cluster(address: str | None):
-    if address is None:
-        return nullcontext(None)
-    from unseen.distributed import RayCluster
-
-    return RayCluster(address)
 
 
 def _embedding(models: Sequence[str], images: ImagesConfig, cluster: Any, build_embedder: Callable[[str], Any],

@@ -2,7 +2,7 @@
 
 import math
 
-from unseen.audit.report.tables import write_csv_table
+from unseen.media.files import write_csv_table
 
 
 def test_csv_writes_empty_cells_for_missing_numbers(tmp_path):
