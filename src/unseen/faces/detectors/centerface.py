@@ -36,6 +36,12 @@ class CenterFaceConfig:
         cut by a tile's inner edge is taken from the neighbour that holds it whole.
     max_pixels: a scale whose resized image would exceed this is lowered to fit.
     nms_iou: overlap above which two boxes are taken to be the same face.
+    release_above: a pass over more pixels than this hands the network's working memory
+        back when it ends (about 0.8 GB after a 12-megapixel pass, otherwise held through
+        verification and the next photo); smaller passes keep it for the next one, since
+        handing it back after each pass made WIDER's 1-megapixel photos 1.7 times slower
+        (2.43 s per photo against 1.41 s, median of 31). The ensemble decides per photo
+        instead (`EnsembleConfig.refine_above`).
     """
 
     scales: tuple[float, ...] = (1.0,)
@@ -44,6 +50,7 @@ class CenterFaceConfig:
     tile_overlap: int = 256
     max_pixels: int = 8192 * 8192
     nms_iou: float = 0.3
+    release_above: int = 8_000_000
     backend: str = "onnxruntime"
 
     def __post_init__(self) -> None:
@@ -75,14 +82,13 @@ class _OnnxRuntimeNet:
         providers = [p for p in onnxruntime.get_available_providers()
                      if p in ("CUDAExecutionProvider", "CPUExecutionProvider")]
         self.session = onnxruntime.InferenceSession(model_bytes, options, providers=providers)
-        # the last run of a pass hands its working memory back: a 2048 px tile needs about
-        # 0.8 GB, which otherwise stays held through verification and the next photo (doing
-        # it after every tile costs a pass on a 12-megapixel photo a quarter of its time)
+        # a run with ``last`` hands the working memory back (see CenterFaceConfig.release_above;
+        # doing it after every tile costs a pass on a 12-megapixel photo a quarter of its time)
         self.keep = onnxruntime.RunOptions()
         self.release = onnxruntime.RunOptions()
         self.release.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
-    def __call__(self, blob: np.ndarray, *, last: bool = True) -> list[np.ndarray]:
+    def __call__(self, blob: np.ndarray, *, last: bool = False) -> list[np.ndarray]:
         return self.session.run(OUTPUT_NAMES, {INPUT_NAME: blob}, self.release if last else self.keep)
 
 
@@ -90,7 +96,7 @@ class _OpenCVNet:
     def __init__(self, path: str) -> None:
         self.net = cv2.dnn.readNetFromONNX(path)
 
-    def __call__(self, blob: np.ndarray, *, last: bool = True) -> list[np.ndarray]:
+    def __call__(self, blob: np.ndarray, *, last: bool = False) -> list[np.ndarray]:
         self.net.setInput(blob)
         return list(self.net.forward(OUTPUT_NAMES))
 
@@ -152,14 +158,20 @@ class CenterFace:
             scales.add(self.config.coarse_side / max(height, width))
         return sorted(scales)
 
-    def detect_at_scale(self, image: np.ndarray, scale: float, *, threshold: float) -> Detections:
-        """The network on ``image`` resized by ``scale`` (tiled if large); boxes in original pixels."""
+    def detect_at_scale(self, image: np.ndarray, scale: float, *, threshold: float,
+                        release: bool | None = None) -> Detections:
+        """The network on ``image`` resized by ``scale`` (tiled if large); boxes in original pixels.
+
+        ``release``: hand the working memory back at the end (None: when the pass is over
+        `CenterFaceConfig.release_above` pixels)."""
         height, width = image.shape[:2]
         new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
         resized = image if (new_w, new_h) == (width, height) else cv2.resize(
             image, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         windows = self._tile_windows(new_w, new_h)
-        tiles = [self._detect_tile(resized, window, threshold, last=i == len(windows) - 1)
+        if release is None:
+            release = new_w * new_h > self.config.release_above
+        tiles = [self._detect_tile(resized, window, threshold, last=release and i == len(windows) - 1)
                  for i, window in enumerate(windows)]
         found = Detections.merge(tiles).nms(self.config.nms_iou) if len(tiles) > 1 else tiles[0]
         return found.scaled(width / new_w, height / new_h)
@@ -173,7 +185,7 @@ class CenterFace:
         return [(x0, y0, w, h) for y0, h in rows for x0, w in columns]
 
     def _detect_tile(self, image: np.ndarray, window: tuple[int, int, int, int], threshold: float, *,
-                     last: bool = True) -> Detections:
+                     last: bool = False) -> Detections:
         height, width = image.shape[:2]
         x0, y0, tile_w, tile_h = window
         tile = image[y0:y0 + tile_h, x0:x0 + tile_w]

@@ -47,6 +47,8 @@ class EnsembleConfig:
         not mirrored) found, not over the whole image; 0 refines every image. On WIDER's
         1-megapixel crowds refining every image costs 0.2 points of faces hidden (0.7 at
         10-16 px) for 59% fewer pixels searched, so smaller photos keep every pass.
+        On those larger images CenterFace also hands its working memory back after each
+        pass (`CenterFaceConfig.release_above`); smaller ones keep it.
     large_min_scale: on those larger images, passes below this scale are left out (the
         coarse pass, a 1024-px copy, still looks for the largest faces). On 12-megapixel
         phone photos a half-size pass cost a fifth of the time and, averaged into the score
@@ -181,12 +183,14 @@ class Ensemble:
                     threshold: float) -> Detections:
         """Pass ``one`` on each window of ``image`` (the whole image for None), in its pixels;
         a face cut by a window's inner edge is left out (its own window holds it whole)."""
-        if windows is None:
-            return self.run_pass(image, one, threshold=threshold)
         height, width = image.shape[:2]
+        release = height * width > self.config.refine_above
+        if windows is None:
+            return self.run_pass(image, one, threshold=threshold, release=release)
         parts = []
         for x1, y1, x2, y2 in windows:
-            found = self.run_pass(np.ascontiguousarray(image[y1:y2, x1:x2]), one, threshold=threshold)
+            found = self.run_pass(np.ascontiguousarray(image[y1:y2, x1:x2]), one, threshold=threshold,
+                                  release=release)
             cut = np.zeros(len(found), bool)
             for edge, at, inner in ((0, 0, x1 > 0), (1, 0, y1 > 0), (2, x2 - x1, x2 < width), (3, y2 - y1, y2 < height)):
                 if inner:
@@ -194,26 +198,31 @@ class Ensemble:
             parts.append(found[~cut].shifted(x1, y1))
         return Detections.merge(parts)._replace(source=one.name) if parts else Detections.empty()
 
-    def run_pass(self, image: np.ndarray, one: _Pass, *, threshold: float) -> Detections:
-        """One pass's faces, in pixels of ``image``, each tagged with the pass's name."""
+    def run_pass(self, image: np.ndarray, one: _Pass, *, threshold: float, release: bool = False) -> Detections:
+        """One pass's faces, in pixels of ``image``, each tagged with the pass's name; ``release``:
+        CenterFace hands its working memory back after the pass."""
         if one.name == "mtcnn":
             found = self._mtcnn_detector().detect(image, threshold=max(threshold, self.config.mtcnn_threshold))
         else:
             source = np.ascontiguousarray(image[:, ::-1]) if one.flipped else image
-            found = self._centerface_pass(source, one, threshold)
+            found = self._centerface_pass(source, one, threshold, release=release)
             if one.flipped:
                 found = _mirrored(found, image.shape[1])
         return found._replace(source=np.full(len(found), one.name))
 
-    def _centerface_pass(self, image: np.ndarray, one: _Pass, threshold: float) -> Detections:
+    def _centerface_pass(self, image: np.ndarray, one: _Pass, threshold: float, *, release: bool) -> Detections:
         """One scale; the smallest also gets CenterFace's coarse pass when the photo is so
-        large that even this scale leaves faces too big for the network."""
+        large that even this scale leaves faces too big for the network. ``release``: hand
+        the network's working memory back after each pass (on large photos; small ones
+        keep it from pass to pass and photo to photo)."""
         height, width = image.shape[:2]
         largest = (self.config.centerface.max_pixels / (height * width)) ** 0.5
-        passes = [self._centerface.detect_at_scale(image, min(one.scale, largest), threshold=threshold)]
+        passes = [self._centerface.detect_at_scale(image, min(one.scale, largest), threshold=threshold,
+                                                   release=release)]
         coarse = self.config.centerface.coarse_side
         if one.coarse and coarse and max(height, width) * one.scale > 1.5 * coarse:
-            passes.append(self._centerface.detect_at_scale(image, coarse / max(height, width), threshold=threshold))
+            passes.append(self._centerface.detect_at_scale(image, coarse / max(height, width), threshold=threshold,
+                                                           release=release))
         return Detections.merge(passes).nms(self.config.centerface.nms_iou) if len(passes) > 1 else passes[0]
 
     def _mtcnn_detector(self):
