@@ -54,18 +54,21 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU between every box of ``a`` (n, 4) and of ``b`` (m, 4), both xyxy: (n, m).
 
     Continuous areas (a box is the half-open pixel range it spans); 0 where the union is empty.
+    Computed a coordinate at a time: the greedy clustering calls it on large blocks.
     """
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    width = np.minimum(a[:, None, 2], b[None, :, 2])
+    width -= np.maximum(a[:, None, 0], b[None, :, 0])
+    height = np.minimum(a[:, None, 3], b[None, :, 3])
+    height -= np.maximum(a[:, None, 1], b[None, :, 1])
+    np.clip(width, 0, None, out=width)
+    np.clip(height, 0, None, out=height)
+    inter = np.multiply(width, height, out=width)
+    union = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None] + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union -= inter
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, inter / union, 0.0)
-
 
 
 GREEDY_BLOCK = 256
@@ -81,38 +84,20 @@ def greedy_clusters(xyxy: np.ndarray, iou_threshold: float, *, block: int = GREE
     runs in whole-array steps rather than one box at a time.
     """
     boxes = np.asarray(xyxy, np.float64)
-    seeds = np.empty(0, np.int64)
+    seeds: list[int] = []
     cluster = np.full(len(boxes), -1, np.int64)
     for start in range(0, len(boxes), block):
         rows = np.arange(start, min(start + block, len(boxes)))
-        if len(seeds):
-            _join_first_overlapping(cluster, rows, _iou_at_least(boxes[seeds], boxes[rows], iou_threshold))
+        if seeds:
+            _join_first_overlapping(cluster, rows, box_iou(boxes[np.asarray(seeds)], boxes[rows]) >= iou_threshold)
         free = rows[cluster[rows] < 0]
-        overlaps = _iou_at_least(boxes[free], boxes[free], iou_threshold)
+        overlaps = box_iou(boxes[free], boxes[free]) >= iou_threshold
         for row, index in enumerate(free):
             if cluster[index] < 0:  # a seed (a box of no area overlaps nothing, itself included)
                 cluster[free[overlaps[row] & (cluster[free] < 0)]] = len(seeds)
                 cluster[index] = len(seeds)
-                seeds = np.append(seeds, index)
-    return seeds, cluster
-
-
-def _iou_at_least(a: np.ndarray, b: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """`box_iou`(a, b) >= iou_threshold, the same numbers computed a coordinate at a time
-    (the greedy loops call it on large blocks: this is several times faster)."""
-    width = np.minimum(a[:, None, 2], b[None, :, 2])
-    width -= np.maximum(a[:, None, 0], b[None, :, 0])
-    height = np.minimum(a[:, None, 3], b[None, :, 3])
-    height -= np.maximum(a[:, None, 1], b[None, :, 1])
-    np.clip(width, 0, None, out=width)
-    np.clip(height, 0, None, out=height)
-    inter = np.multiply(width, height, out=width)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :]
-    union -= inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / union, 0.0) >= iou_threshold
+                seeds.append(int(index))
+    return np.asarray(seeds, np.int64), cluster
 
 
 def _join_first_overlapping(cluster: np.ndarray, block: np.ndarray, overlaps: np.ndarray) -> None:
