@@ -121,3 +121,19 @@ def test_defaults_are_solid_and_padded():
     config = CoverConfig()
     assert config.style is CoverStyle.SOLID
     assert min(config.padding) >= MIN_PADDING
+
+
+@pytest.mark.parametrize("style", list(CoverStyle))
+@pytest.mark.parametrize("shape", list(CoverShape))
+def test_covered_pixels_are_the_fill_and_the_rest_the_photo(style, shape):
+    photo = _photo()
+    config = CoverConfig(style=style, shape=shape)
+    faces = _faces(*FACES_AT_EDGES)
+    covered = cover(photo, faces, config=config, rng=np.random.default_rng(3))
+    mask = cover_mask(faces, width=300, height=200, config=config)
+    np.testing.assert_array_equal(covered.mask, mask)
+    np.testing.assert_array_equal(covered.rgb[~mask], photo[~mask])
+    if style is CoverStyle.SOLID:
+        assert (covered.rgb[mask] == np.asarray(config.colour, np.uint8)).all()
+    else:
+        assert (covered.rgb[mask] != photo[mask]).any(axis=1).mean() > 0.9
