@@ -125,3 +125,16 @@ def test_balanced_tiles_cover_the_side_with_the_overlap_and_no_more_tiles_than_n
     for (start, size), (following, _) in zip(spans, spans[1:]):
         assert start + size - following >= overlap
     assert len(spans) == (1 if length <= most else -(-(length - overlap) // (most - overlap)))
+
+
+def test_mtcnn_finds_the_same_faces_after_handing_its_memory_back(wider_pack):
+    sample = _large_faces_sample(wider_pack, n_images=2)
+    image = load(wider_pack / "images" / sample.image.iloc[0]).rgb
+    mtcnn = build_detector("mtcnn")
+    before = mtcnn.detect(image)
+    mtcnn.release()
+    assert not mtcnn._cascades
+    after = mtcnn.detect(image)
+    assert len(before) > 0
+    np.testing.assert_allclose(after.xyxy, before.xyxy)
+    np.testing.assert_allclose(after.score, before.score)
