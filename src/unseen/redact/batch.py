@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from unseen.errors import InputFileError, Interrupted, OutputError, UnseenError, VerificationFailedError
+from unseen.media.allocator import keep_freed_memory
 from unseen.media.files import FOLDER_FULL_OR_READ_ONLY, file_digest, output_error, remove_partials, write_atomic
 from unseen.media.image import OutputFormat, header_size, is_image_path, load, save
 from unseen.media.video import VideoCodec, is_video_path, probe
@@ -402,6 +403,7 @@ class PhotoWorkers:
         self.jobs: dict[str, Job] = {}
 
     def __enter__(self) -> PhotoWorkers:
+        keep_freed_memory()
         if self.workers > 1:
             self._executor = self._start()
         return self
@@ -452,6 +454,7 @@ def _start_worker(config: RedactConfig, threads: int) -> None:
     import cv2
 
     cv2.setNumThreads(threads)
+    keep_freed_memory()
     _worker_redactor = Redactor(config, threads=threads)
 
 
