@@ -1,10 +1,10 @@
 """How the C allocator hands freed memory back to the system, for long runs over large photos.
 
-By default glibc gives blocks over 128 kB-32 MB their own mappings and returns freed memory
-at the top of its heap to the system at once, so each 12-megapixel photo asks for its few
-hundred megabytes again, page by page. Keeping them for the next photo (with ONNX Runtime's
-arena grown only as asked, `unseen.faces.detectors.centerface`) made six 12-megapixel photos
-faster in one session's runs: median 5.05 s per photo against 5.94 and 6.21 without, at a
+By default glibc gives large blocks (from 128 kB, a limit it raises as it goes) their own
+mappings and returns freed memory at the top of its heap to the system at once, so each
+12-megapixel photo asks for its few hundred megabytes again, page by page. Keeping them
+for the next photo (with ONNX Runtime's arena grown only as asked,
+`unseen.faces.detectors.centerface`) made six 12-megapixel photos faster in one session's runs: median 5.05 s per photo against 5.94 and 6.21 without, at a
 0.88 GB peak against 0.82 GB.
 """
 

@@ -403,9 +403,10 @@ class PhotoWorkers:
         self.jobs: dict[str, Job] = {}
 
     def __enter__(self) -> PhotoWorkers:
-        keep_freed_memory()
         if self.workers > 1:
             self._executor = self._start()
+        else:  # photos are redacted in this process
+            keep_freed_memory()
         return self
 
     def _start(self) -> ProcessPoolExecutor:
