@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -19,7 +20,7 @@ from unseen.media.video import EncodeConfig, probe, read_frames
 from unseen.progress import Recorded
 from unseen.redact.video_record import VideoRecord
 from unseen.redact.video import (
-    FAST_EVERY, CoverKind, VideoDetectConfig, VideoRedactConfig, VideoRedactor, plan_covers)
+    FAST_EVERY, CoverKind, FrameDetector, VideoDetectConfig, VideoRedactConfig, VideoRedactor, plan_covers)
 
 TIMES = np.arange(60) / 30
 
@@ -57,7 +58,7 @@ def test_held_and_lead_covers_follow_the_camera():
     pan = np.array([[1.0, 0.0, -4.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     camera = CameraPath(np.stack([np.eye(3)] + [pan] * 59))
     seen = observations([(30, [200, 100, 220, 124], UNTRACKED)])
-    config = VideoRedactConfig(hold_seconds=0.5, lead_seconds=0.5, min_speed=0.0)
+    config = VideoRedactConfig(hold_seconds=0.5, lead_seconds=0.5, min_speed=0.0, margin_px=0.0)
     followed = plan_covers(seen, times=TIMES, width=320, height=240, config=config, camera=camera)
     still = plan_covers(seen, times=TIMES, width=320, height=240, config=config)
     for frame in (20, 40):
@@ -75,6 +76,44 @@ def test_paranoid_covers_whole_frames_where_detection_collapses():
     assert plan_covers(tracks, times=TIMES, width=320, height=240, config=VideoRedactConfig()).full_frames.size == 0
     plan = plan_covers(tracks, times=TIMES, width=320, height=240, config=VideoRedactConfig(paranoid=True))
     assert plan.full_frames.tolist() == [15]
+
+
+def test_covers_keep_a_margin_and_grow_where_the_frame_edge_cuts_a_face():
+    """Every cover reaches ``margin_px`` past the box; a box near the frame's edge (a face
+    the edge cuts, larger than what is seen of it) grows by ``edge_growth`` of its size."""
+    seen = observations([(30, [150, 100, 170, 130], UNTRACKED), (30, [4, 100, 24, 130], UNTRACKED)])
+    config = VideoRedactConfig(hold_seconds=0.1, lead_seconds=0.1, min_speed=0.0, margin_px=3.0, edge_growth=0.25)
+    boxes = plan_covers(seen, times=TIMES, width=320, height=240, config=config).boxes_at(30).xyxy
+    inner, edge = sorted(boxes.tolist(), key=lambda box: -box[0])
+    assert inner == [147, 97, 173, 133]
+    assert edge == [0, 88, 33.5, 142]  # 26 x 36 with the margin, + 25% on every side, cut at x=0
+    plain = replace(config, margin_px=0.0, edge_growth=0.0)
+    assert sorted(plan_covers(seen, times=TIMES, width=320, height=240, config=plain).boxes_at(30).xyxy.tolist(),
+                  key=lambda box: box[0]) == [[4, 100, 24, 130], [150, 100, 170, 130]]
+
+
+def test_a_coarse_pass_sees_a_face_too_large_for_the_main_one():
+    """A person close to a moving camera: a WIDER face zoomed to 500 px in a 768 x 432
+    frame, cut by its edge and blurred by the motion; the main pass upscales the frame."""
+    photo = cv2.imread(str(require_data("wider", "images", "2--Demonstration",
+                                        "2_Demonstration_Political_Rally_2_365.jpg")))[:, :, ::-1]
+    face = np.array([733.0, 108.0, 980.0, 455.0])  # its annotated box
+    scale = 500 / (face[3] - face[1])
+    x0, y0 = face[2] - 768 / scale, face[1] - 10 / scale
+    frame = cv2.warpAffine(photo, np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]]), (768, 432),
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    frame = cv2.blur(frame, (9, 1))
+    assert VideoDetectConfig().scales_for(768, 432) == pytest.approx((1280 / 768, 0.5))
+    assert VideoDetectConfig().scales_for(1280, 720) == pytest.approx((1.0, 0.3))
+    assert VideoDetectConfig().scales_for(320, 180) == (2.0,)
+
+    def best_large_score(config: VideoDetectConfig) -> float:
+        found = FrameDetector(config).detect(frame, index=0, threshold=0.06)
+        large = found.score[(found.xyxy[:, 3] - found.xyxy[:, 1]) > 250]
+        return float(large.max()) if len(large) else 0.0
+
+    with_coarse, main_only = best_large_score(VideoDetectConfig()), best_large_score(VideoDetectConfig(coarse_side=0))
+    assert with_coarse >= 0.7 and with_coarse >= main_only + 0.25, (with_coarse, main_only)
 
 
 def test_configs_are_validated():
