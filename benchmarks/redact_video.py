@@ -21,8 +21,10 @@ the frame) is covered, a covered pixel being flat (3x3 standard deviation under 
 levels) and changed against the input (by more than 8 levels). Printed for unseen (default
 and fast mode) and for deface 1.5 (its defaults, solid fill: threshold 0.2, mask scale 1.3,
 libx264) in the same run: hidden face-frames by face height; flicker (bare frames of faces
-hidden in at least half of their frames); faces never hidden; audio streams and tags left;
-fps. Then the frame rate of each on a 1280x720 camera clip (``--fps-frames``).
+hidden in at least half of their frames), also counted with pixels flat in both input and
+output taken as covered (black over black hair or shadow changes nothing the judge can see);
+faces never hidden; audio streams and tags left; fps. Then the frame rate of each on a
+1280x720 camera clip (``--fps-frames``).
 """
 
 from __future__ import annotations
@@ -274,12 +276,15 @@ def make_clips(data: Path, out: Path, *, clips: int, frames: int, size: tuple[in
 
 
 # -- judging from pixels ----------------------------------------------------------------
-def covered_mask(original: np.ndarray, redacted: np.ndarray) -> np.ndarray:
-    grey = redacted.astype(np.float32).mean(axis=2)
+def flat_mask(rgb: np.ndarray) -> np.ndarray:
+    grey = rgb.astype(np.float32).mean(axis=2)
     mean = cv2.blur(grey, (3, 3))
-    variance = np.maximum(cv2.blur(grey * grey, (3, 3)) - mean * mean, 0)
+    return np.maximum(cv2.blur(grey * grey, (3, 3)) - mean * mean, 0) < FLAT_STD ** 2
+
+
+def covered_mask(original: np.ndarray, redacted: np.ndarray) -> np.ndarray:
     changed = np.abs(redacted.astype(np.int16) - original.astype(np.int16)).max(axis=2) > CHANGED
-    return changed & (variance < FLAT_STD ** 2)
+    return changed & flat_mask(redacted)
 
 
 def box_shares(mask: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
@@ -293,10 +298,21 @@ def box_shares(mask: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
     return inside / np.maximum((x2 - x1) * (y2 - y1), 1)
 
 
-def judge(clip: Clip, output: Path) -> tuple[np.ndarray, float]:
-    """(truth rows,) True where the face-frame is hidden in ``output``; and the share of
-    the frame area covered (mean over frames)."""
+@dataclass(frozen=True, eq=False)
+class Judged:
+    """One output judged against its clip: per truth row, hidden (as the targets count it)
+    and hidden when pixels flat in both input and output also count as covered (a black
+    cover over a black-haired or shadowed face changes those pixels by under 8 levels, so
+    the first judge cannot tell them from uncovered ones); the share of the frame covered."""
+
+    hidden: np.ndarray
+    hidden_flat_too: np.ndarray
+    area: float
+
+
+def judge(clip: Clip, output: Path) -> Judged:
     hidden = np.zeros(len(clip.truth.frame), bool)
+    flat_too = np.zeros(len(clip.truth.frame), bool)
     count, area = 0, 0.0
     for before, after in zip(read_frames(clip.path), read_frames(output)):
         if before.rgb.shape != after.rgb.shape:
@@ -305,11 +321,13 @@ def judge(clip: Clip, output: Path) -> tuple[np.ndarray, float]:
         mask = covered_mask(before.rgb, after.rgb)
         if len(rows):
             hidden[rows] = box_shares(mask, clip.truth.xyxy[rows]) >= HIDDEN_SHARE
+            also_flat = mask | (flat_mask(after.rgb) & flat_mask(before.rgb))
+            flat_too[rows] = box_shares(also_flat, clip.truth.xyxy[rows]) >= HIDDEN_SHARE
         area += float(mask.mean())
         count += 1
     if count != clip.frames:
         raise SystemExit(f"{output}: {count} frames, the input has {clip.frames}")
-    return hidden, area / count
+    return Judged(hidden=hidden, hidden_flat_too=flat_too, area=area / count)
 
 
 def leftovers(output: Path) -> tuple[int, list[str]]:
@@ -363,6 +381,7 @@ class Unseen:
 class Tally:
     hidden: list[np.ndarray]
     truths: list[Truth]
+    hidden_flat_too: list[np.ndarray] = field(default_factory=list)
     seconds: float = 0.0
     frames: int = 0
     audio: int = 0
@@ -372,20 +391,20 @@ class Tally:
     def heights(self) -> np.ndarray:
         return np.concatenate([t.xyxy[:, 3] - t.xyxy[:, 1] for t in self.truths])
 
-    def all_hidden(self) -> np.ndarray:
-        return np.concatenate(self.hidden)
+    def all_hidden(self, *, flat_too: bool = False) -> np.ndarray:
+        return np.concatenate(self.hidden_flat_too if flat_too else self.hidden)
 
-    def faces(self) -> tuple[np.ndarray, np.ndarray]:
+    def faces(self, *, flat_too: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Per row: a face id unique over clips, and its hidden share."""
         ids = np.concatenate([t.face + 100_000 * k for k, t in enumerate(self.truths)])
-        hidden = self.all_hidden()
+        hidden = self.all_hidden(flat_too=flat_too)
         unique, inverse = np.unique(ids, return_inverse=True)
         share = np.bincount(inverse, hidden) / np.bincount(inverse)
         return inverse, share
 
-    def flicker(self, min_height: float = 0.0) -> int:
-        inverse, share = self.faces()
-        rows = (share[inverse] >= 0.5) & ~self.all_hidden() & (self.heights() >= min_height)
+    def flicker(self, min_height: float = 0.0, *, flat_too: bool = False) -> int:
+        inverse, share = self.faces(flat_too=flat_too)
+        rows = (share[inverse] >= 0.5) & ~self.all_hidden(flat_too=flat_too) & (self.heights() >= min_height)
         return int(rows.sum())
 
     def never_hidden(self) -> tuple[int, int]:
@@ -416,9 +435,10 @@ def main(
             output.parent.mkdir(parents=True, exist_ok=True)
             seconds = tool.run(clip.path, output)
             tally = tallies[name]
-            hidden, area = judge(clip, output)
-            tally.hidden.append(hidden)
-            tally.area.append(area)
+            judged = judge(clip, output)
+            tally.hidden.append(judged.hidden)
+            tally.hidden_flat_too.append(judged.hidden_flat_too)
+            tally.area.append(judged.area)
             tally.truths.append(clip.truth)
             tally.seconds += seconds
             tally.frames += clip.frames
@@ -446,6 +466,8 @@ def _print_table(console: Console, tallies: dict[str, Tally]) -> None:
                       *[f"{t.all_hidden()[rows].mean():.3f}" if rows.any() else "-" for t in tallies.values()])
     table.add_row(f"all ({len(heights)})", *[f"{t.all_hidden().mean():.3f}" for t in tallies.values()])
     table.add_row("flicker frames (faces >= 16 px)", *[f"{t.flicker()} ({t.flicker(16)})" for t in tallies.values()])
+    table.add_row("the same, pixels flat before and after counted as covered",
+                  *[f"{t.flicker(flat_too=True)} ({t.flicker(16, flat_too=True)})" for t in tallies.values()])
     table.add_row("faces never hidden", *["{} of {}".format(*t.never_hidden()) for t in tallies.values()])
     table.add_row("audio streams left", *[str(t.audio) for t in tallies.values()])
     table.add_row("tags left", *[", ".join(sorted(set(t.tags))) or "none" for t in tallies.values()])
@@ -467,7 +489,7 @@ def _speed_at_720p(console: Console, data: Path, out: Path, tools: dict, frames:
     for name, tool in tools.items():
         output = out / "speed" / f"{name.replace(' ', '-')}.mp4"
         output.parent.mkdir(parents=True, exist_ok=True)
-        results[name] = (frames / tool.run(clip.path, output), judge(clip, output)[0].mean())
+        results[name] = (frames / tool.run(clip.path, output), judge(clip, output).hidden.mean())
     for name, (fps, hidden) in results.items():
         table.add_row(name, f"{fps:.2f}", f"{fps / results['deface'][0]:.2f}x", f"{hidden:.3f}")
     console.print(table)
