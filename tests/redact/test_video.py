@@ -92,6 +92,15 @@ def test_covers_keep_a_margin_and_grow_where_the_frame_edge_cuts_a_face():
                   key=lambda box: box[0]) == [[4, 100, 24, 130], [150, 100, 170, 130]]
 
 
+def test_a_box_placed_off_in_one_frame_is_made_up_by_its_neighbours():
+    seen = observations([(29, [100, 100, 120, 130], 1), (30, [108, 100, 128, 130], 1), (31, [100, 100, 120, 130], 1)])
+    config = VideoRedactConfig(hold_seconds=0.0, lead_seconds=0.0, min_speed=0.0, margin_px=0.0, edge_growth=0.0)
+    joined = plan_covers(seen, times=TIMES, width=320, height=240, config=config).boxes_at(30).xyxy.tolist()
+    alone = plan_covers(seen, times=TIMES, width=320, height=240,
+                        config=replace(config, neighbour_union=0)).boxes_at(30).xyxy.tolist()
+    assert joined == [[100, 100, 128, 130]] and alone == [[108, 100, 128, 130]]
+
+
 def test_a_coarse_pass_sees_a_face_too_large_for_the_main_one():
     """A person close to a moving camera: a WIDER face zoomed to 500 px in a 768 x 432
     frame, cut by its edge and blurred by the motion; the main pass upscales the frame."""

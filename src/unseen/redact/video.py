@@ -140,6 +140,11 @@ class VideoRedactConfig:
         away from its nearest detection, in any direction (the cover spreads by that much).
     max_growth: a cover reaches at most this fraction of the box past where the face was
         last seen, on each side.
+    margin_px: every cover reaches this many pixels past its box: a face under ~20 px is
+        boxed a few pixels off, which a share of its size does not make up.
+    neighbour_union: each detection's box is joined (in the scene's coordinates) with those
+        of this many detections before and after it, so a box the detector places a few
+        pixels off in one frame is made up by its neighbours.
     edge_growth: a box within half its size of the frame's edge grows by this fraction of
         its size on every side: a face the edge cuts is larger than the part the detector
         boxes (a face entering the frame: the box of its visible half covered 25-40% of it).
@@ -158,6 +163,7 @@ class VideoRedactConfig:
     max_growth: float = 1.0
     edge_growth: float = 0.25
     margin_px: float = 3.0
+    neighbour_union: int = 1
     paranoid: bool = False
     collapse_tracks: int = 3
     collapse_share: float = 0.25
@@ -329,7 +335,7 @@ def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.nd
     seen, boxes, scores = seen[order], boxes[order].astype(np.float64), scores[order]
     seen, unique_rows = np.unique(seen, return_index=True)
     on_screen, scores = boxes[unique_rows], scores[unique_rows]
-    boxes = camera.to_scene(seen, on_screen)
+    boxes = _with_neighbours(camera.to_scene(seen, on_screen), config.neighbour_union)
     first_time, last_time = times[seen[0]], times[seen[-1]]
     start = int(np.searchsorted(times, first_time - config.lead_seconds - 1e-9, side="left"))
     stop = int(np.searchsorted(times, last_time + config.hold_seconds + 1e-9, side="right"))
@@ -369,6 +375,17 @@ def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.nd
     inside = (grown[:, 2] > grown[:, 0]) & (grown[:, 3] > grown[:, 1])
     return (covered[inside], grown[inside].astype(np.float32), np.full(int(inside.sum()), track, np.int64),
             kind[inside], score[inside])
+
+
+def _with_neighbours(boxes: np.ndarray, reach: int) -> np.ndarray:
+    """Each detection's box joined with those of the ``reach`` detections before and after it."""
+    joined = boxes.copy()
+    for step in range(1, reach + 1):
+        for other in (np.r_[boxes[step:], boxes[-step:]], np.r_[boxes[:step], boxes[:-step]]):
+            other = other[:len(boxes)]
+            joined[:, :2] = np.minimum(joined[:, :2], other[:, :2])
+            joined[:, 2:] = np.maximum(joined[:, 2:], other[:, 2:])
+    return joined
 
 
 def _grown_at_edges(xyxy: np.ndarray, width: int, height: int, growth: float) -> np.ndarray:
