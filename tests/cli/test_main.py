@@ -110,3 +110,14 @@ def test_ctrl_c_in_a_batch_says_what_was_finished_and_that_a_rerun_resumes(run_m
     monkeypatch.setattr(batch, "_redact_one", real)
     again = run_main("redact", folder, "-o", tmp_path / "out", "--no-verify")
     assert again.code == ExitCode.OK and "already done" in again.out
+
+
+def test_commands_other_than_serve_do_not_load_the_web_stack():
+    """FastAPI and uvicorn took about 0.3 s of every command's start-up."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys, unseen.cli; "
+                             "print(sorted(m for m in ('fastapi', 'uvicorn') if m in sys.modules))"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

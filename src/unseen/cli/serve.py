@@ -8,7 +8,6 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from unseen.web.server import ServeConfig, Stopped, serve as serve_page
 from unseen.web.session import Limits
 
 _LIMITS = Limits()
@@ -26,6 +25,8 @@ def serve(
     max_megapixels: float = typer.Option(_LIMITS.max_pixels / 1e6, min=0.01, help="Largest photo, in megapixels."),
 ) -> None:
     """Review redactions in a browser: see the boxes, remove or draw them, export. Local only (127.0.0.1)."""
+    from unseen.web.server import ServeConfig, Stopped, serve as serve_page  # the web stack only for this command
+
     console = Console()
     config = ServeConfig(folder=folder, out_dir=out, port=port,
                          limits=Limits(max_bytes=max_upload_mb * 2**20, max_pixels=int(max_megapixels * 1e6)))

@@ -147,7 +147,7 @@ class VideoRedactConfig:
         pixels off in one frame is made up by its neighbours.
     edge_growth: a box within half its size of the frame's edge grows by this fraction of
         its size on every side: a face the edge cuts is larger than the part the detector
-        boxes (a face entering the frame: the box of its visible half covered 25-40% of it).
+        boxes (a face entering the frame: the box of its visible half covered 23-41% of it).
     motion: how the camera's motion is measured; None: covers ignore it (a still camera).
     paranoid: cover whole frames where detection collapses (see `collapsed_frames`).
     collapse_tracks / collapse_share: a frame collapses when at least ``collapse_tracks``
