@@ -282,9 +282,8 @@ def flat_mask(rgb: np.ndarray) -> np.ndarray:
     return np.maximum(cv2.blur(grey * grey, (3, 3)) - mean * mean, 0) < FLAT_STD ** 2
 
 
-def covered_mask(original: np.ndarray, redacted: np.ndarray) -> np.ndarray:
-    changed = np.abs(redacted.astype(np.int16) - original.astype(np.int16)).max(axis=2) > CHANGED
-    return changed & flat_mask(redacted)
+def changed_mask(original: np.ndarray, redacted: np.ndarray) -> np.ndarray:
+    return np.abs(redacted.astype(np.int16) - original.astype(np.int16)).max(axis=2) > CHANGED
 
 
 def box_shares(mask: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
@@ -318,10 +317,11 @@ def judge(clip: Clip, output: Path) -> Judged:
         if before.rgb.shape != after.rgb.shape:
             raise SystemExit(f"{output}: frame size {after.rgb.shape} differs from the input's {before.rgb.shape}")
         rows = np.flatnonzero(clip.truth.frame == before.index)
-        mask = covered_mask(before.rgb, after.rgb)
+        flat_after = flat_mask(after.rgb)
+        mask = changed_mask(before.rgb, after.rgb) & flat_after
         if len(rows):
             hidden[rows] = box_shares(mask, clip.truth.xyxy[rows]) >= HIDDEN_SHARE
-            also_flat = mask | (flat_mask(after.rgb) & flat_mask(before.rgb))
+            also_flat = mask | (flat_after & flat_mask(before.rgb))
             flat_too[rows] = box_shares(also_flat, clip.truth.xyxy[rows]) >= HIDDEN_SHARE
         area += float(mask.mean())
         count += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 
@@ -104,9 +105,13 @@ def test_a_box_placed_off_in_one_frame_is_made_up_by_its_neighbours():
 def test_a_coarse_pass_sees_a_face_too_large_for_the_main_one():
     """A person close to a moving camera: a WIDER face zoomed to 500 px in a 768 x 432
     frame, cut by its edge and blurred by the motion; the main pass upscales the frame."""
-    photo = cv2.imread(str(require_data("wider", "images", "2--Demonstration",
-                                        "2_Demonstration_Political_Rally_2_365.jpg")))[:, :, ::-1]
-    face = np.array([733.0, 108.0, 980.0, 455.0])  # its annotated box
+    name = "2--Demonstration/2_Demonstration_Political_Rally_2_365.jpg"
+    photo = cv2.imread(str(require_data("wider", "images", name)))[:, :, ::-1]
+    with open(require_data("wider", "faces.csv"), newline="") as handle:
+        annotated = [[float(row[k]) for k in ("x", "y", "w", "h")] for row in csv.DictReader(handle)
+                     if row["image"] == name]
+    x, y, w, h = max(annotated, key=lambda box: box[3])  # the largest face in the photo
+    face = np.array([x, y, x + w, y + h])
     scale = 500 / (face[3] - face[1])
     x0, y0 = face[2] - 768 / scale, face[1] - 10 / scale
     frame = cv2.warpAffine(photo, np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]]), (768, 432),

@@ -171,7 +171,8 @@ class VideoRedactConfig:
     encode: EncodeConfig = field(default_factory=EncodeConfig)
 
     def __post_init__(self) -> None:
-        for name in ("hold_seconds", "lead_seconds", "min_speed", "max_growth", "edge_growth"):
+        for name in ("hold_seconds", "lead_seconds", "min_speed", "max_growth", "edge_growth", "margin_px",
+                     "neighbour_union"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"VideoRedactConfig.{name}: expected 0 or more, got {getattr(self, name)}")
         check_threshold(self.collapse_share, "VideoRedactConfig.collapse_share")
@@ -379,13 +380,9 @@ def _track_covers(track: int, seen: np.ndarray, boxes: np.ndarray, scores: np.nd
 
 def _with_neighbours(boxes: np.ndarray, reach: int) -> np.ndarray:
     """Each detection's box joined with those of the ``reach`` detections before and after it."""
-    joined = boxes.copy()
-    for step in range(1, reach + 1):
-        for other in (np.r_[boxes[step:], boxes[-step:]], np.r_[boxes[:step], boxes[:-step]]):
-            other = other[:len(boxes)]
-            joined[:, :2] = np.minimum(joined[:, :2], other[:, :2])
-            joined[:, 2:] = np.maximum(joined[:, 2:], other[:, 2:])
-    return joined
+    rows = np.arange(len(boxes))
+    nearby = boxes[np.clip(rows[None, :] + np.arange(-reach, reach + 1)[:, None], 0, len(boxes) - 1)]
+    return np.concatenate([nearby[..., :2].min(axis=0), nearby[..., 2:].max(axis=0)], axis=1)
 
 
 def _grown_at_edges(xyxy: np.ndarray, width: int, height: int, growth: float) -> np.ndarray:
